@@ -1,0 +1,1 @@
+"""The resource model: typed resources, identity, host naming and spec hashing."""

@@ -1,0 +1,178 @@
+"""Typed resources after loading and defaulting.
+
+Everything here is frozen: the planner compares desired with observed state and must
+be able to trust that nothing moved underneath it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from kukeon.model.identity import DEFAULT, Kind, ResourcePath
+
+PRUNE_ANNOTATION = "kukeon.io/prune"
+
+
+class RestartPolicy(str, Enum):
+    ALWAYS = "always"
+    ON_FAILURE = "on-failure"
+    NEVER = "never"
+
+
+class PullPolicy(str, Enum):
+    IF_NOT_PRESENT = "IfNotPresent"
+    ALWAYS = "Always"
+    NEVER = "Never"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Limits; ``None`` means unlimited / the kernel default."""
+
+    memory_limit_bytes: int | None = None
+    cpu_shares: int | None = None
+    cpu_millis: int | None = None
+    pids_limit: int | None = None
+
+    def is_empty(self) -> bool:
+        return self == Resources()
+
+
+@dataclass(frozen=True)
+class Volume:
+    target: str
+    kind: str = "bind"  # bind | tmpfs
+    source: str = ""
+    read_only: bool = False
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Port:
+    container_port: int
+    host_port: int | None = None
+    protocol: str = "tcp"
+    host_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    working_dir: str = "/"
+    user: str = ""
+    root: bool = False
+    restart_policy: RestartPolicy = RestartPolicy.ALWAYS
+    restart_backoff_seconds: float | None = None
+    restart_max_retries: int | None = None
+    image_pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    resources: Resources = Resources()
+    volumes: tuple[Volume, ...] = ()
+    ports: tuple[Port, ...] = ()
+    read_only_root_filesystem: bool = False
+    privileged: bool = False
+    capabilities_add: tuple[str, ...] = ()
+    capabilities_drop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EgressRule:
+    cidr: str
+    ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Egress:
+    default: str = "allow"  # allow | deny
+    allow: tuple[EgressRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Fields every kind has."""
+
+    path: ResourcePath
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    # Where it was declared ("file:line"); never part of equality.
+    origin: str = field(default="", compare=False)
+
+    @property
+    def kind(self) -> Kind:
+        return self.path.kind
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def prunable(self) -> bool:
+        return dict(self.annotations).get(PRUNE_ANNOTATION, "true").lower() != "false"
+
+
+@dataclass(frozen=True)
+class Realm(Resource):
+    namespace: str | None = None  # containerd namespace; None: derived from the instance
+
+
+@dataclass(frozen=True)
+class Space(Resource):
+    subnet: str | None = None  # None: allocated from the pool
+    egress: Egress = Egress()
+    resources: Resources = Resources()
+
+
+@dataclass(frozen=True)
+class Stack(Resource):
+    pass
+
+
+@dataclass(frozen=True)
+class Cell(Resource):
+    containers: tuple[Container, ...] = ()
+    resources: Resources = Resources()
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def root_container(self) -> Container:
+        for c in self.containers:
+            if c.root:
+                return c
+        return self.containers[0]
+
+    def container(self, name: str) -> Container | None:
+        for c in self.containers:
+            if c.name == name:
+                return c
+        return None
+
+    def start_order(self) -> list[Container]:
+        """Root first, the rest in declaration order."""
+        root = self.root_container
+        return [root, *(c for c in self.containers if c is not root)]
+
+
+AnyResource = Realm | Space | Stack | Cell
+
+
+def implicit_parent(path: ResourcePath) -> AnyResource:
+    """A parent that is referenced but not declared: created with defaults."""
+    kind = path.kind
+    if kind is Kind.REALM:
+        return Realm(path=path)
+    if kind is Kind.SPACE:
+        return Space(path=path)
+    if kind is Kind.STACK:
+        return Stack(path=path)
+    raise ValueError(f"{path} cannot be an implicit parent")
+
+
+ALWAYS_PRESENT = (
+    ResourcePath.of(DEFAULT),
+    ResourcePath.of(DEFAULT, DEFAULT),
+    ResourcePath.of(DEFAULT, DEFAULT, DEFAULT),
+)
