@@ -1,0 +1,5 @@
+"""Shared fixtures. Each fixture module lives in tests/fixtures/ and is listed here."""
+
+pytest_plugins = [
+    "tests.fixtures.host",
+]
