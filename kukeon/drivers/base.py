@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from kukeon.model.errors import KukeonError
@@ -33,7 +33,7 @@ class PermanentError(DriverError):
 
 
 # ---------------------------------------------------------------------------- runtime
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     NONE = "none"  # container exists, no task
     CREATED = "created"
     RUNNING = "running"

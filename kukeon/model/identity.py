@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DEFAULT = "default"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     REALM = "Realm"
     SPACE = "Space"
     STACK = "Stack"

@@ -7,20 +7,20 @@ be able to trust that nothing moved underneath it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from kukeon.model.identity import DEFAULT, Kind, ResourcePath
 
 PRUNE_ANNOTATION = "kukeon.io/prune"
 
 
-class RestartPolicy(str, Enum):
+class RestartPolicy(StrEnum):
     ALWAYS = "always"
     ON_FAILURE = "on-failure"
     NEVER = "never"
 
 
-class PullPolicy(str, Enum):
+class PullPolicy(StrEnum):
     IF_NOT_PRESENT = "IfNotPresent"
     ALWAYS = "Always"
     NEVER = "Never"
