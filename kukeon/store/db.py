@@ -1,0 +1,253 @@
+"""sqlite (WAL) store under the state dir.
+
+It keeps only what cannot be observed: source documents and last-good copies, the
+inventory (what kukeond created, so it may prune it), events, restart history, stop
+overrides and apply history. Status is never read back from here after a crash: it is
+derived from the latest observation. One connection, used from one thread: the store is
+the single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from kukeon.model.errors import KukeonError
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE documents (
+        source TEXT NOT NULL, key TEXT NOT NULL, content TEXT NOT NULL,
+        error TEXT, updated REAL NOT NULL, PRIMARY KEY (source, key));
+    CREATE TABLE inventory (
+        path TEXT PRIMARY KEY, source TEXT NOT NULL, keep INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, type TEXT NOT NULL,
+        path TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL);
+    CREATE TABLE restarts (
+        path TEXT PRIMARY KEY, count INTEGER NOT NULL, not_before REAL NOT NULL,
+        last_exit INTEGER);
+    CREATE TABLE overrides (path TEXT PRIMARY KEY, stopped INTEGER NOT NULL);
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, source TEXT NOT NULL,
+        revision TEXT NOT NULL, result TEXT NOT NULL);
+    """,
+}
+
+
+class StoreError(KukeonError):
+    pass
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: float
+    type: str  # Normal | Warning
+    path: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    key: str
+    content: str
+    error: str | None
+
+
+class Store:
+    def __init__(self, path: Path, *, max_events: int = 5000) -> None:
+        self.path = path
+        self.max_events = max_events
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kukeon-store")
+        self._db: sqlite3.Connection | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(
+                f"state store {self.path} is unreadable: {err}",
+                hint="move it aside; kukeond rebuilds status from the host on start",
+            ) from err
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"state store {self.path} has schema {version}, newer than this kukeond"
+            )
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            db.executescript("BEGIN;" + _MIGRATIONS[v] + "COMMIT;")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(v),))
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._pool.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError("store is not open")
+        return self._db
+
+    async def _exec(self, sql: str, args: Iterable[object] = ()) -> None:
+        def go() -> None:
+            try:
+                self._conn().execute(sql, tuple(args))
+            except sqlite3.OperationalError as err:
+                raise StoreError(f"state store write failed: {err}") from err
+
+        await self._run(go)
+
+    async def _query(self, sql: str, args: Iterable[object] = ()) -> list[tuple[object, ...]]:
+        return await self._run(lambda: self._conn().execute(sql, tuple(args)).fetchall())
+
+    # -- documents ----------------------------------------------------------------------
+    async def put_document(self, source: str, key: str, content: str) -> None:
+        await self._exec(
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, NULL, ?)",
+            (source, key, content, time.time()),
+        )
+
+    async def delete_document(self, source: str, key: str) -> None:
+        await self._exec("DELETE FROM documents WHERE source=? AND key=?", (source, key))
+
+    async def documents(self, source_prefix: str = "") -> list[Document]:
+        rows = await self._query(
+            "SELECT source, key, content, error FROM documents WHERE source LIKE ? "
+            "ORDER BY source, key",
+            (source_prefix + "%",),
+        )
+        return [Document(str(s), str(k), str(c), e if e is None else str(e)) for s, k, c, e in rows]
+
+    # -- inventory ----------------------------------------------------------------------
+    async def set_inventory(self, entries: dict[str, tuple[str, bool]]) -> None:
+        """Add or update paths kukeond manages: path -> (source, keep)."""
+
+        def go() -> None:
+            db = self._conn()
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT OR REPLACE INTO inventory VALUES (?, ?, ?)",
+                [(p, s, int(k)) for p, (s, k) in entries.items()],
+            )
+            db.execute("COMMIT")
+
+        await self._run(go)
+
+    async def forget(self, paths: Iterable[str]) -> None:
+        def go() -> None:
+            db = self._conn()
+            db.execute("BEGIN")
+            db.executemany("DELETE FROM inventory WHERE path=?", [(p,) for p in paths])
+            db.executemany("DELETE FROM restarts WHERE path=?", [(p,) for p in paths])
+            db.execute("COMMIT")
+
+        await self._run(go)
+
+    async def inventory(self) -> dict[str, tuple[str, bool]]:
+        rows = await self._query("SELECT path, source, keep FROM inventory")
+        return {str(p): (str(s), bool(k)) for p, s, k in rows}
+
+    # -- events -------------------------------------------------------------------------
+    async def add_event(self, type_: str, path: str, reason: str, message: str) -> Event:
+        ts = time.time()
+
+        def go() -> int:
+            db = self._conn()
+            cur = db.execute(
+                "INSERT INTO events (ts, type, path, reason, message) VALUES (?, ?, ?, ?, ?)",
+                (ts, type_, path, reason, message),
+            )
+            rowid = int(cur.lastrowid or 0)
+            if rowid % 100 == 0:
+                db.execute("DELETE FROM events WHERE id <= ?", (rowid - self.max_events,))
+            return rowid
+
+        rowid = await self._run(go)
+        return Event(rowid, ts, type_, path, reason, message)
+
+    async def events(
+        self, *, after_id: int = 0, path_prefix: str = "", limit: int = 200
+    ) -> list[Event]:
+        rows = await self._query(
+            "SELECT * FROM (SELECT id, ts, type, path, reason, message FROM events "
+            "WHERE id > ? AND path LIKE ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (after_id, path_prefix + "%", limit),
+        )
+        return [
+            Event(int(str(i)), float(str(t)), str(ty), str(p), str(r), str(m))
+            for i, t, ty, p, r, m in rows
+        ]
+
+    # -- restarts -----------------------------------------------------------------------
+    async def set_restart(
+        self, path: str, count: int, not_before: float, last_exit: int | None
+    ) -> None:
+        await self._exec(
+            "INSERT OR REPLACE INTO restarts VALUES (?, ?, ?, ?)",
+            (path, count, not_before, last_exit),
+        )
+
+    async def clear_restart(self, path: str) -> None:
+        await self._exec("DELETE FROM restarts WHERE path=?", (path,))
+
+    async def restarts(self) -> dict[str, tuple[int, float, int | None]]:
+        rows = await self._query("SELECT path, count, not_before, last_exit FROM restarts")
+        return {
+            str(p): (int(str(c)), float(str(n)), None if e is None else int(str(e)))
+            for p, c, n, e in rows
+        }
+
+    # -- stop overrides -----------------------------------------------------------------
+    async def set_stopped(self, path: str, stopped: bool) -> None:
+        if stopped:
+            await self._exec("INSERT OR REPLACE INTO overrides VALUES (?, 1)", (path,))
+        else:
+            await self._exec("DELETE FROM overrides WHERE path=?", (path,))
+
+    async def stopped(self) -> set[str]:
+        return {str(r[0]) for r in await self._query("SELECT path FROM overrides WHERE stopped=1")}
+
+    # -- apply history ------------------------------------------------------------------
+    async def add_history(self, source: str, revision: str, result: str, keep: int = 50) -> None:
+        await self._exec(
+            "INSERT INTO history (ts, source, revision, result) VALUES (?, ?, ?, ?)",
+            (time.time(), source, revision, result),
+        )
+        await self._exec(
+            "DELETE FROM history WHERE source=? AND id NOT IN "
+            "(SELECT id FROM history WHERE source=? ORDER BY id DESC LIMIT ?)",
+            (source, source, keep),
+        )
+
+    async def history(self, source: str) -> list[tuple[float, str, str]]:
+        rows = await self._query(
+            "SELECT ts, revision, result FROM history WHERE source=? ORDER BY id DESC", (source,)
+        )
+        return [(float(str(t)), str(r), str(res)) for t, r, res in rows]
