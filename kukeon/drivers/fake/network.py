@@ -29,7 +29,7 @@ class FakeNetwork:
         if have and (space.subnet is None or have.subnet == space.subnet):
             return have
         self.writes += 1
-        subnet = space.subnet or f"10.218.{len(self.spaces)}.0/24"
+        subnet = space.subnet or f"10.{100 + len(self.spaces)}.0.0/16"
         obs = ObservedSpaceNetwork(space.path, f"kk-{space.path.name[:4]}", subnet)
         self.spaces[space.path] = obs
         return obs
@@ -53,7 +53,9 @@ class FakeNetwork:
         taken = {c.ip for c in self.cells.values()}
         hosts = ipaddress.ip_network(space.subnet).hosts()
         next(hosts)  # the gateway
-        ip = next(str(h) for h in hosts if str(h) not in taken)
+        ip = next((str(h) for h in hosts if str(h) not in taken), None)
+        if ip is None:
+            raise TransientError(f"space {space.path} has no free address")
         obs = ObservedCellNetwork(cell.path, f"/run/fake/netns/{cell.path}", ip)
         self.cells[cell.path] = obs
         return obs
