@@ -9,7 +9,6 @@ from kukeon.drivers.base import TaskState, TransientError
 from kukeon.model.identity import ResourcePath
 from kukeon.model.resources import RestartPolicy
 from kukeon.reconcile.plan import Op
-
 from tests.unit.reconcile.helpers import Harness, cell, desired
 
 WEB = ResourcePath.of("default", "default", "default", "web")
