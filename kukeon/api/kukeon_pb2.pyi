@@ -411,12 +411,14 @@ class DoctorReply(_message.Message):
     def __init__(self, checks: _Optional[_Iterable[_Union[Check, _Mapping]]] = ...) -> None: ...
 
 class PruneRequest(_message.Message):
-    __slots__ = ("unowned", "dry_run")
+    __slots__ = ("unowned", "dry_run", "confirm_empty")
     UNOWNED_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_EMPTY_FIELD_NUMBER: _ClassVar[int]
     unowned: bool
     dry_run: bool
-    def __init__(self, unowned: _Optional[bool] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    confirm_empty: bool
+    def __init__(self, unowned: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., confirm_empty: _Optional[bool] = ...) -> None: ...
 
 class PruneReply(_message.Message):
     __slots__ = ("paths",)

@@ -1,0 +1,1 @@
+"""kukeond: configuration, sources, the service behind the API, start-up and signals."""
