@@ -79,9 +79,34 @@ def load_schema(kind: str) -> dict[str, Any]:
     return schema
 
 
+def _inline(node: Any, resolver: Any) -> Any:
+    """``node`` with every $ref replaced by its target (the schemas have no cycles).
+
+    Resolving references while validating costs most of the validation time; done once
+    here, loading a thousand cells is about twice as fast.
+    """
+    if isinstance(node, list):
+        return [_inline(item, resolver) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        resolved = resolver.lookup(node["$ref"])
+        target = _inline(resolved.contents, resolved.resolver)
+        siblings = {k: _inline(v, resolver) for k, v in node.items() if k != "$ref"}
+        return {k: v for k, v in {**target, **siblings}.items() if k not in ("$id", "$defs")}
+    return {k: _inline(v, resolver) for k, v in node.items() if k != "$defs"}
+
+
+@functools.cache
+def _resolved(kind: str) -> dict[str, Any]:
+    schema = load_schema(kind)
+    inlined: dict[str, Any] = _inline(schema, _registry().resolver(schema["$id"]))
+    return inlined
+
+
 @functools.cache
 def _validator(kind: str) -> Any:
-    return Draft202012Validator(load_schema(kind), registry=_registry())
+    return Draft202012Validator(_resolved(kind))
 
 
 def _type_word(value: Any) -> str:
@@ -96,7 +121,8 @@ def _expected(types: str | list[str]) -> str:
 def _findings(error: Any) -> list[Finding]:
     path: FieldPath = tuple(error.absolute_path)
     schema, value, kind = error.schema, error.instance, error.validator
-    name = path[-1] if path else "document"
+    # The nearest key name, for messages about list items such as ports[0].
+    name = next((p for p in reversed(path) if isinstance(p, str)), "document")
     if kind == "additionalProperties" and isinstance(value, dict):
         known = list(schema.get("properties", {}))
         out = []
@@ -138,7 +164,9 @@ def _findings(error: Any) -> list[Finding]:
             )
         ]
     hint = schema.get(HINT) or schema.get("description") or "see the schema"
-    return [Finding(path, error.message, hint)]
+    if kind == "pattern":
+        return [Finding(path, f"{value!r} is not a valid {name!r} entry", hint)]
+    return [Finding(path, f"{name!r}: {error.message}", hint)]
 
 
 def validate(kind: str, data: Any) -> list[Finding]:
@@ -152,33 +180,23 @@ def validate(kind: str, data: Any) -> list[Finding]:
 def unimplemented(kind: str, data: Any) -> list[Finding]:
     """Fields that are present in ``data`` and marked unimplemented in the schema."""
     out: list[Finding] = []
-    resolver = _registry().resolver(load_schema(kind)["$id"])
-    _walk(data, load_schema(kind), resolver, (), out)
+    _walk(data, _resolved(kind), (), out)
     return out
 
 
-def _walk(
-    data: Any, schema: dict[str, Any], resolver: Any, path: FieldPath, out: list[Finding]
-) -> None:
-    while True:
-        note = schema.get(UNIMPLEMENTED)
-        if note and path:
-            out.append(
-                Finding(path, f"{path[-1]!r} is not implemented yet by kukeon and is ignored", note)
-            )
-            return
-        ref = schema.get("$ref")
-        if ref is None:
-            break
-        resolved = resolver.lookup(ref)
-        schema, resolver = resolved.contents, resolved.resolver
-    if isinstance(data, dict):
+def _walk(data: Any, schema: dict[str, Any], path: FieldPath, out: list[Finding]) -> None:
+    note = schema.get(UNIMPLEMENTED)
+    if note and path:
+        out.append(
+            Finding(path, f"{path[-1]!r} is not implemented yet by kukeon and is ignored", note)
+        )
+    elif isinstance(data, dict):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
         for key, value in data.items():
             sub = props.get(key, extra)
             if isinstance(sub, dict):
-                _walk(value, sub, resolver, (*path, key), out)
+                _walk(value, sub, (*path, key), out)
     elif isinstance(data, list) and isinstance(schema.get("items"), dict):
         for i, value in enumerate(data):
-            _walk(value, schema["items"], resolver, (*path, i), out)
+            _walk(value, schema["items"], (*path, i), out)
