@@ -27,7 +27,7 @@ from kukeon.drivers.network.conflist import (
     conflist_subnet,
     space_conflist,
 )
-from kukeon.drivers.network.firewall import SpaceRules, restore_script
+from kukeon.drivers.network.firewall import SpaceRules, orphan_masq_script, restore_script
 from kukeon.drivers.network.records import (
     CellRecord,
     Layout,
@@ -208,6 +208,10 @@ class CniNetwork:
                 await _io(self._write_record, rec)
             if not pinned:
                 await self._guard(f"pin the netns of cell {path}", netns.pin(pin, self.timeout))
+            elif rec.config is None:
+                # Pinned but no config on record: an ADD may have run before the record
+                # was lost; DEL with the regenerated config clears it (DEL is idempotent).
+                rec.config = conf
             runtime = _runtime_config(cell)
             if rec.result is None or rec.config != conf or rec.runtime_config != runtime:
                 await self._attach(rec, conf, runtime)
@@ -290,6 +294,10 @@ class CniNetwork:
                 await self.cni.delete(rec.config, att, rec.result, rec.runtime_config)
             except (CniError, OSError) as e:
                 log.warning("stale CNI DEL failed", cell=str(rec.path), error=str(e))
+            script = orphan_masq_script(await self._run("iptables-save", "-t", "nat"),
+                                        rec.container_id)
+            if script:
+                await self._run("iptables-restore", "--noflush", "-w", stdin=script)
             leases = self.layout.leases(str(rec.config["name"]))
             await _io(drop_leases, leases, rec.container_id)
         await _io(self.layout.record(rec.container_id).unlink, True)
@@ -409,7 +417,9 @@ def _validate_egress(space: SpaceNetwork) -> None:
         try:
             ipaddress.ip_network(rule.cidr, strict=False)
         except ValueError:
-            raise PermanentError(f"space {space.path}: egress cidr {rule.cidr!r} is invalid") from None
+            raise PermanentError(
+                f"space {space.path}: egress cidr {rule.cidr!r} is invalid"
+            ) from None
         if any(not 0 < p < 65536 for p in rule.ports):
             raise PermanentError(f"space {space.path}: egress ports must be 1-65535")
 

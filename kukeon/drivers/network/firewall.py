@@ -109,3 +109,22 @@ def restore_script(
     out += [f"-X {c}" for c in sorted(dropped)]
     out.append("COMMIT")
     return "\n".join(out) + "\n"
+
+
+def orphan_masq_script(saved_nat: str, container_id: str) -> str | None:
+    """Remove the bridge plugin's per-container masquerade rules and chain.
+
+    The bridge plugin's DEL skips them when the netns is gone (it learns the IPs inside
+    it), so a cell whose pin vanished without a reboot would leak them. They carry
+    ``id: "<container id>"`` in a comment.
+    """
+    marker = f'id: \\"{container_id}\\"'
+    lines = [line for line in saved_nat.splitlines() if line.startswith("-A ") and marker in line]
+    if not lines:
+        return None
+    chains = {line.split()[1] for line in lines} - {"POSTROUTING"}
+    out = ["*nat", *(f":{c} - [0:0]" for c in sorted(chains))]
+    out += ["-D" + line[2:] for line in lines if line.split()[1] not in chains]
+    out += [f"-X {c}" for c in sorted(chains)]
+    out.append("COMMIT")
+    return "\n".join(out) + "\n"
