@@ -33,7 +33,7 @@ from kukeon.model.resources import (
 )
 
 _PORT = re.compile(
-    r"^(?:(?P<ip>[0-9.]+|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>[0-9]+):)?(?P<ctr>[0-9]+)"
+    r"^(?:(?P<ip>[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>[0-9]+):)?(?P<ctr>[0-9]+)"
     r"(?:/(?P<proto>tcp|udp))?$"
 )
 

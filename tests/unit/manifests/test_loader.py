@@ -406,3 +406,25 @@ def test_thousand_cells_load_quickly() -> None:
     assert result.ok and len(result.resources) == 1000
     print(f"1000 cells loaded in {elapsed:.3f} s")
     assert elapsed < 5.0
+
+
+def test_port_strings_are_parsed_and_checked() -> None:
+    cell = the_cell(load_text(cell_yaml('      ports: ["9090", "0.0.0.0:53:53/udp"]\n'), "f"))
+    assert cell.containers[0].ports == (
+        Port(container_port=9090),
+        Port(container_port=53, host_port=53, protocol="udp", host_ip="0.0.0.0"),
+    )
+    err = only_error(load_text(cell_yaml('      ports: ["99999:80"]\n'), "f"))
+    assert "out of range" in err.message
+
+
+def test_container_parent_ids_must_match_the_cell() -> None:
+    err = only_error(load_text(cell_yaml("      spaceId: other\n"), "f"))
+    assert err.location.field == "spec.containers[0].spaceId"
+
+
+def test_exported_status_and_generation_are_ignored_with_warnings() -> None:
+    text = cell_yaml().replace("  name: web\n", "  name: web\n  generation: 3\n")
+    result = load_text(text + "status: {state: Ready}\n", "f")
+    assert result.ok
+    assert [w.location.field for w in result.warnings] == ["metadata.generation", "status"]
