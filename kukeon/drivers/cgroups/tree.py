@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TypeVar
@@ -55,7 +56,9 @@ class CgroupTree(ABC):
         self.naming = naming
         self.mounts = mounts
         # Mutations of cgroupfs (file writes, mkdir, rmdir): a no-op ensure adds none.
+        # Counted under a lock: ensures of many cells run in threads at once.
         self.writes = 0
+        self._count_lock = threading.Lock()
 
     @property
     @abstractmethod
@@ -104,6 +107,10 @@ class CgroupTree(ABC):
         rel = self.naming.cgroup(path) if path else self.naming.cgroup_root
         return hierarchy + rel
 
+    def _counted(self) -> None:
+        with self._count_lock:
+            self.writes += 1
+
     def _write(self, file: str, value: str) -> None:
         fd = os.open(file, os.O_WRONLY)
         try:
@@ -113,7 +120,7 @@ class CgroupTree(ABC):
             raise
         finally:
             os.close(fd)
-        self.writes += 1
+        self._counted()
 
     def _mkdir(self, directory: str) -> None:
         """Create ``directory`` and missing parents; an existing one costs one stat."""
@@ -124,7 +131,7 @@ class CgroupTree(ABC):
             os.mkdir(directory)
         except FileExistsError:
             return  # a concurrent ensure made it
-        self.writes += 1
+        self._counted()
 
     def _observe(self) -> tuple[ObservedCgroup, ...]:
         found: set[tuple[str, ...]] = set()
@@ -143,7 +150,7 @@ class CgroupTree(ABC):
             for hierarchy in others + self.managed:
                 try:
                     os.rmdir(self._dir(hierarchy))
-                    self.writes += 1
+                    self._counted()
                 except OSError as exc:
                     if exc.errno not in (errno.ENOENT, errno.EBUSY, errno.ENOTEMPTY):
                         raise
@@ -167,7 +174,7 @@ class CgroupTree(ABC):
                     + (f" (pids {', '.join(pids[:5])})" if pids else ""),
                     hint="stop the containers of this cgroup first",
                 ) from exc
-            self.writes += 1
+            self._counted()
 
 
 def _walk(top: str, depth: int) -> list[tuple[str, ...]]:
