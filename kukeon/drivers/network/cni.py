@@ -7,8 +7,10 @@ so it can be tested against any plugin. Errors carry the plugin's own JSON error
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,13 +123,15 @@ class CniExecutor:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
+            start_new_session=True,  # so a timeout kills whatever the plugin started too
         )
         try:
             out, err = await asyncio.wait_for(
                 proc.communicate(json.dumps(conf).encode()), self.timeout
             )
         except TimeoutError:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
             raise CniTimeout(plugin, command, 11, f"no answer within {self.timeout:g}s") from None
         if proc.returncode != 0:

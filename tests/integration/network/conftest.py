@@ -10,7 +10,7 @@ from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming, short_hash
 
 
-class _ChainFixedNaming(Naming):
+class ChainFixedNaming(Naming):
     """TEMPORARY: Naming.chain() builds lowercase hashes and then rejects them as invalid
     (reported to the owner of naming.py). This applies the one-line fix (upper-case hash)
     until naming.py has it; it is used only when the real method raises."""
@@ -27,4 +27,4 @@ class _ChainFixedNaming(Naming):
 
 @pytest.fixture
 def naming(instance: str) -> Naming:
-    return _ChainFixedNaming(instance)
+    return ChainFixedNaming(instance)
