@@ -143,6 +143,10 @@ class Controller:
             self._last_exit[path] = last_exit
         self._stopped = frozenset(ResourcePath.parse(p) for p in await self.store.stopped())
 
+    @property
+    def stopped(self) -> frozenset[ResourcePath]:
+        return self._stopped
+
     def set_stopped(self, stopped: set[ResourcePath]) -> None:
         self._stopped = frozenset(stopped)
 

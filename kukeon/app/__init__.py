@@ -1,0 +1,1 @@
+"""Entry points that assemble the layers: kukeond (drivers + loop + API)."""
