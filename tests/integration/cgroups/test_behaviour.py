@@ -73,15 +73,19 @@ def test_noop_ensure_writes_nothing_and_unset_restores_defaults(cg: CgroupTree) 
     assert cg.writes == before
 
 
-def test_populated_blocks_delete_until_the_process_exits(cg: CgroupTree) -> None:
+@pytest.mark.parametrize("leaf", ["", "app"], ids=["in-cell", "in-container-leaf"])
+def test_populated_blocks_delete_until_the_process_exits(cg: CgroupTree, leaf: str) -> None:
     asyncio.run(cg.ensure(CELL, Resources()))
-    make_leaf(cg, CELL, "app")  # a container's cgroup, as runc makes it
-    with spawn_in(cg, CELL, "app", "exec /bin/busybox sleep 60"):
+    if leaf:
+        make_leaf(cg, CELL, leaf)  # a container's cgroup, as runc makes it
+    with spawn_in(cg, CELL, leaf, "exec /bin/busybox sleep 60"):
         seen = observed(cg)
-        assert CELL.child("app") not in seen  # container leaves are not resources
+        if leaf:
+            assert CELL.child(leaf) not in seen  # container leaves are not resources
         assert seen[CELL].populated
         assert seen[SPACE].populated
-        with pytest.raises(TransientError, match="app still has processes"):
+        blocker = (CELL.child(leaf) if leaf else CELL).name
+        with pytest.raises(TransientError, match=f"{blocker} still has processes"):
             asyncio.run(cg.delete(CELL))
         with pytest.raises(TransientError):
             asyncio.run(cg.delete(SPACE))
