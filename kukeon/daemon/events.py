@@ -24,7 +24,7 @@ class EventLog:
         except StoreError as err:  # a full disk must not stop the loop
             log.warning("event not stored", error=str(err), path=path, reason=reason)
             return
-        log.info(message, event=reason, path=path, type=type_)
+        log.info(message, reason=reason, path=path, type=type_)
         for q in self._subscribers:
             with contextlib.suppress(asyncio.QueueFull):
                 q.put_nowait(event)

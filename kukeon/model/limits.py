@@ -14,6 +14,8 @@ from kukeon.model.resources import Resources
 
 PAGE = 4096
 CPU_PERIOD_US = 100_000
+DEFAULT_SHARES = 1024
+DEFAULT_WEIGHT = 100
 
 
 def shares_to_weight(shares: int) -> int:
@@ -50,6 +52,11 @@ def effective(limits: Resources, mode: str) -> Resources:
     if out.cpu_shares is not None:
         shares = max(2, min(out.cpu_shares, 262144))
         if mode == "unified":
-            shares = weight_to_shares(shares_to_weight(shares))
-        out = replace(out, cpu_shares=shares)
+            weight = shares_to_weight(shares)
+            shares = weight_to_shares(weight)
+            default = weight == DEFAULT_WEIGHT
+        else:
+            default = shares == DEFAULT_SHARES
+        # the kernel's default reads back as "unset"
+        out = replace(out, cpu_shares=None if default else shares)
     return out

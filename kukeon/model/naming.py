@@ -93,7 +93,7 @@ class Naming:
     def chain(self, purpose: str, space: ResourcePath | None = None) -> str:
         """iptables chain, e.g. ``KK-<inst>-ISO`` or ``KK-<space>-EG``; at most 28 chars."""
         ident = (self.instance, *(space.segments if space else ()))
-        name = f"KK-{short_hash(*ident, length=8)}-{purpose.upper()}"
+        name = f"KK-{short_hash(*ident, length=8).upper()}-{purpose.upper()}"
         if len(name) > CHAIN_MAX or not re.fullmatch(r"[A-Z0-9-]+", name):
             raise ValueError(f"chain purpose {purpose!r} too long or invalid")
         return name

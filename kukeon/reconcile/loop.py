@@ -155,7 +155,11 @@ class Controller:
         watcher = asyncio.create_task(self._watch_exits(), name="kukeon-exits")
         try:
             while True:
-                requeue = await self.pass_once()
+                try:
+                    requeue = await self.pass_once()
+                except Exception:  # a bug in one pass must not stop reconciling for good
+                    log.exception("reconcile pass failed")
+                    requeue = self.config.backoff_cap / 10
                 timeout = self.config.resync_seconds
                 if requeue is not None:
                     timeout = min(timeout, max(requeue, 0.0))
@@ -306,9 +310,15 @@ class Controller:
         planned = {a.path for a in p.before + p.after} | {path for path, _ in p.cells}
         for path in [x for x in self._failures if x not in planned]:
             del self._failures[path]  # the plan no longer needs anything there
-        before = tuple(a for a in p.before if not held(a.path))
-        cells = tuple((path, lane) for path, lane in p.cells if not held(path))
-        after = tuple(a for a in p.after if not held(a.path))
+        blocked = {path for path in list(self._failures) if held(path)}
+
+        def waits_on(path: ResourcePath) -> bool:
+            # a cell cannot be worked on while its space (or itself) is backing off
+            return any(path.is_within(b) for b in blocked)
+
+        before = tuple(a for a in p.before if not waits_on(a.path))
+        cells = tuple((path, lane) for path, lane in p.cells if not waits_on(path))
+        after = tuple(a for a in p.after if a.path not in blocked)
         requeue = min(
             [*waits, *([p.requeue_after] if p.requeue_after is not None else [])], default=None
         )
