@@ -2,4 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.host",
+    "tests.fixtures.containerd",
+    "tests.fixtures.kukeond",
 ]

@@ -112,6 +112,8 @@ def mapped(what: str, ignore: tuple[grpc.StatusCode, ...] = ()) -> Iterator[None
             return
         msg = f"containerd: {what} failed: {code.name} {exc.details()}"
         if code in _TRANSIENT:
-            hint = "retried; is containerd running and its socket reachable?"
+            hint = None
+            if code in (Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED):
+                hint = "will retry; is containerd running and its socket reachable?"
             raise TransientError(msg, hint=hint) from exc
         raise PermanentError(msg) from exc

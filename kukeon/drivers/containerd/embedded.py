@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -75,6 +76,14 @@ async def _answers(sock: Path) -> bool:
         await client.close()
 
 
+def _reap(pid: int) -> bool:
+    """True if ``pid`` is our child and has exited (it is reaped)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return False
+
+
 async def start_embedded(run_dir: Path, state_dir: Path, log_path: Path) -> str:
     """Start (or adopt) the private containerd; return its socket path once it answers."""
     sock, pid_file, config = _paths(run_dir)
@@ -88,26 +97,30 @@ async def start_embedded(run_dir: Path, state_dir: Path, log_path: Path) -> str:
                                     opt=root / "opt"))  # fmt: skip
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()
-    try:
-        with log_path.open("ab") as log:
-            proc = await asyncio.create_subprocess_exec(
-                "containerd", "--config", str(config),
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True,
-            )  # fmt: skip
-    except OSError as exc:
-        raise PermanentError(f"cannot start containerd: {exc}",
-                             hint="install containerd (apt-get install containerd)") from exc
-    pid_file.write_text(f"{proc.pid}\n")
+    exe = shutil.which("containerd")
+    if exe is None:
+        raise PermanentError("containerd is not installed",
+                             hint="apt-get install containerd")  # fmt: skip
+    # posix_spawn, not a subprocess object: the child outlives us and is reaped by whoever
+    # is its parent then (stop_embedded reaps it when it is still ours).
+    pid = os.posix_spawn(
+        exe, [exe, "--config", str(config)], os.environ,
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log_path), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+             0o640),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )  # fmt: skip
+    pid_file.write_text(f"{pid}\n")
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if proc.returncode is not None:
-            raise PermanentError(f"containerd exited with {proc.returncode} at start",
-                                 hint=f"see {log_path}")  # fmt: skip
+        if _reap(pid):
+            raise PermanentError("containerd exited at start", hint=f"see {log_path}")
         if await _answers(sock):
             return str(sock)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(proc.wait(), 0.02)
+        await asyncio.sleep(0.02)
     raise TransientError(f"containerd did not answer on {sock} in {START_TIMEOUT:.0f} s",
                          hint=f"see {log_path}")  # fmt: skip
 
@@ -119,7 +132,7 @@ async def stop_embedded(run_dir: Path) -> None:
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while _alive(pid_file, config) and time.monotonic() < deadline:
+        while not _reap(pid) and _alive(pid_file, config) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         if _alive(pid_file, config):
             with contextlib.suppress(ProcessLookupError):

@@ -211,7 +211,8 @@ async def list_images(c: Client, ns: str) -> list[ObservedImage]:
 
 async def remove_image(c: Client, ns: str, name: str) -> None:
     with mapped(f"delete image {name}", ignore=(Code.NOT_FOUND,)):
-        await c.images.Delete(images_pb2.DeleteImageRequest(name=name), **c.opts(ns))
+        # sync: garbage-collect now, so the namespace can be deleted right after
+        await c.images.Delete(images_pb2.DeleteImageRequest(name=name, sync=True), **c.opts(ns))
 
 
 # --------------------------------------------------------------------------- unpack

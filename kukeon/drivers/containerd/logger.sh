@@ -25,8 +25,9 @@ exec 5>&-
       size=0
     fi
     room=$((max - size))
-    # head -c reads at most `room` bytes from the pipe, so nothing is lost between chunks
-    head -c "$room" >>"$log"
+    # dd reads at most `room` bytes from the pipe (nothing is lost between chunks) and
+    # writes each read at once (head -c would buffer until it exits)
+    dd iflag=count_bytes count="$room" bs=65536 status=none >>"$log"
     after=$(stat -c %s "$log" 2>/dev/null || echo 0)
     [ $((after - size)) -lt "$room" ] && exit 0
   done

@@ -353,14 +353,15 @@ class ContainerdRuntime:
 
     async def _wait(self, ns: str, cid: str, timeout: float) -> bool:
         """True once the task has exited; False if still running after ``timeout``."""
+        # A gRPC deadline would reach containerd and come back as UNKNOWN; time out here.
+        call = self.client.tasks.Wait(
+            tasks_pb2.WaitRequest(container_id=cid), **self.client.opts(ns, timeout=timeout + 30)
+        )
         try:
-            await self.client.tasks.Wait(
-                tasks_pb2.WaitRequest(container_id=cid),
-                **self.client.opts(ns, timeout=max(timeout, 0.001)),
-            )
+            await asyncio.wait_for(call, max(timeout, 0.001))
+        except TimeoutError:
+            return False
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == Code.DEADLINE_EXCEEDED:
-                return False
             if exc.code() != Code.NOT_FOUND:
                 with mapped(f"wait for {cid}"):
                     raise
