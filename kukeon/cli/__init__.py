@@ -1,0 +1,1 @@
+"""kuke: the command line client of kukeond (parses, calls the API, formats)."""
