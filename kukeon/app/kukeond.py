@@ -238,3 +238,7 @@ def main(config_path: Path | None, **flags: object) -> None:
 
 def entry() -> None:
     main()
+
+
+if __name__ == "__main__":
+    entry()
