@@ -41,7 +41,9 @@ def cell(name: str = "web", phase: str = "Ready", observed_pass: int = 1) -> pb.
         origin="web.yaml:2",
         ip="10.88.0.2",
         containers=[
-            pb.ContainerStatus(name="app", state="running", pid=42, restart_count=1, image="busybox")
+            pb.ContainerStatus(
+                name="app", state="running", pid=42, restart_count=1, image="busybox"
+            )
         ],
         manifest=CELL_MANIFEST.replace("name: web", f"name: {name}"),
         observed_pass=observed_pass,
@@ -152,7 +154,9 @@ class FakeKukeon(pb_grpc.KukeonServicer):  # type: ignore[misc]
         chunks = list(request_iterator)
         self._enter("ImageImport", chunks, context)
         size = sum(len(c.data) for c in chunks)
-        return pb.ImageImportReply(images=[pb.Image(name="busybox:seed", digest="sha256:ab", size=size)])
+        return pb.ImageImportReply(
+            images=[pb.Image(name="busybox:seed", digest="sha256:ab", size=size)]
+        )
 
 
 @dataclass
