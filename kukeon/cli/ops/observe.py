@@ -90,8 +90,9 @@ def run_status(client: Client, opts: StatusOptions, out: Out) -> int:
     if opts.files:
         return _status_of_files(client, opts, out)
     s = client.status()
+    when = f"{ago(s.last_pass_at)}, " if s.last_pass_at else ""
     last = (
-        f"#{s.pass_number}, {ago(s.last_pass_at)}, took {s.last_pass_seconds:.2f}s, "
+        f"#{s.pass_number}, {when}took {s.last_pass_seconds:.2f}s, "
         f"{s.last_pass_actions} actions, {s.last_pass_errors} errors"
         if s.pass_number
         else "none yet"

@@ -141,6 +141,19 @@ class FakeKukeon(pb_grpc.KukeonServicer):  # type: ignore[misc]
         self._enter("Stop", request, context)
         return pb.TargetReply(affected=[request.path], pass_number=9)
 
+    def ImagePull(
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[pb.ImagePullProgress]:
+        self._enter("ImagePull", request, context)
+        yield pb.ImagePullProgress(status="resolving")
+        yield pb.ImagePullProgress(status="downloading", done_bytes=10, total_bytes=20)
+        yield pb.ImagePullProgress(status="downloading", done_bytes=20, total_bytes=20)
+        yield pb.ImagePullProgress(status="unpacking", digest="sha256:cafe")
+
+    def Prune(self, request: Any, context: grpc.ServicerContext) -> pb.PruneReply:
+        self._enter("Prune", request, context)
+        return pb.PruneReply(paths=["default/default/default/stray"])
+
     def Doctor(self, request: Any, context: grpc.ServicerContext) -> pb.DoctorReply:
         self._enter("Doctor", request, context)
         return pb.DoctorReply(

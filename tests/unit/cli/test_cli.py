@@ -419,6 +419,31 @@ def test_image_import_streams_the_archive(kuke: Kuke, daemon: Daemon, tmp_path: 
     assert "busybox:seed imported (sha256:ab, 2.0MiB)" in result.stdout
 
 
+def test_image_pull_reports_each_stage_once_without_a_terminal(kuke: Kuke, daemon: Daemon) -> None:
+    result = kuke("image", "pull", "docker.io/library/busybox:latest")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["resolving", "downloading", "unpacking"]
+    assert result.stdout == "docker.io/library/busybox:latest pulled (sha256:cafe)\n"
+    assert daemon.fake.requests[-1][1].realm == "default"
+
+
+def test_prune_needs_an_explicit_opt_in(kuke: Kuke, daemon: Daemon) -> None:
+    assert kuke("prune").exit_code == 2
+    result = kuke("prune", "--unowned", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "default/default/default/stray would be pruned\n"
+    request = daemon.fake.requests[-1][1]
+    assert (request.unowned, request.dry_run) == (True, True)
+
+
+def test_delete_wait_returns_once_the_cell_is_gone(kuke: Kuke, daemon: Daemon) -> None:
+    daemon.fake.resources = [cell("web")]
+    result = kuke("delete", "cell", "web", "--wait", "--timeout", "5")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "cell/default/default/default/web deleted\n"
+    assert daemon.fake.requests[-1][0] == "List"
+
+
 def test_version_without_a_daemon(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
