@@ -70,6 +70,17 @@ def test_apply_prints_configured_lines_and_sends_documents(
     assert [(d.name, d.content) for d in request.documents] == [(str(web_yaml), CELL_MANIFEST)]
 
 
+def test_apply_names_bare_paths_by_their_kind(kuke: Kuke, daemon: Daemon, web_yaml: Path) -> None:
+    daemon.fake.apply_reply = pb.ApplyReply(
+        applied=["default/default/default/web"], unchanged=["default/default"], pass_number=7
+    )
+    result = kuke("apply", "-f", str(web_yaml))
+    assert result.stdout.splitlines() == [
+        "cell/default/default/default/web configured",
+        "space/default/default unchanged",
+    ]
+
+
 def test_apply_reads_stdin_and_directories(
     kuke: Kuke, daemon: Daemon, tmp_path: Path, web_yaml: Path
 ) -> None:
@@ -387,7 +398,7 @@ def test_status_of_a_file_shows_what_is_applied(kuke: Kuke, daemon: Daemon, tmp_
 def test_stop_sends_the_expanded_path(kuke: Kuke, daemon: Daemon) -> None:
     result = kuke("--realm", "r1", "--space", "s1", "stop", "web")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "r1/s1/default/web stopped\n"
+    assert result.stdout == "cell/r1/s1/default/web stopped\n"
 
 
 def test_doctor_reports_failures_and_fixes(kuke: Kuke) -> None:
@@ -431,7 +442,7 @@ def test_prune_needs_an_explicit_opt_in(kuke: Kuke, daemon: Daemon) -> None:
     assert kuke("prune").exit_code == 2
     result = kuke("prune", "--unowned", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "default/default/default/stray would be pruned\n"
+    assert result.stdout == "cell/default/default/default/stray would be pruned\n"
     request = daemon.fake.requests[-1][1]
     assert (request.unowned, request.dry_run) == (True, True)
 
