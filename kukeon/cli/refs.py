@@ -72,9 +72,19 @@ class Scope:
 
 
 def split_ref(ref: str) -> tuple[str | None, str]:
-    """``cell/default/default/default/web`` -> ("Cell", "default/default/default/web")."""
+    """``cell/a/b/c/web`` or a bare ``a/b/c/web`` -> ("Cell", "a/b/c/web").
+
+    The daemon may name resources either way; a bare path's kind is its depth.
+    """
     head, sep, rest = ref.partition("/")
     kind = _ALIASES.get(head.lower())
     if sep and kind and rest.count("/") + 1 == DEPTH[kind]:
         return kind, rest
-    return None, ref
+    depth = ref.count("/") + 1
+    return (KINDS[depth - 1] if depth <= len(KINDS) else None), ref
+
+
+def show_ref(ref: str) -> str:
+    """How kuke prints a resource: ``cell/default/default/default/web``."""
+    kind, path = split_ref(ref)
+    return f"{kind.lower()}/{path}" if kind else ref

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kukeon.cli.output import DONE_PHASES, Out, print_plan, print_warnings
-from kukeon.cli.refs import BadArgument, Scope, split_ref
+from kukeon.cli.refs import BadArgument, Scope, show_ref, split_ref
 
 if TYPE_CHECKING:
     from kukeon.api import kukeon_pb2 as pb
@@ -105,7 +105,7 @@ def run_apply(client: Client, opts: ApplyOptions, out: Out) -> int:
         ("pruned", reply.pruned),
     ):
         for name in names:
-            out.echo(f"{name} {word}{suffix}")
+            out.echo(f"{show_ref(name)} {word}{suffix}")
     if opts.dry_run:
         print_plan(reply.plan, out)
         return 0
@@ -175,7 +175,7 @@ def run_delete(client: Client, opts: DeleteOptions, out: Out) -> int:
     else:
         raise BadArgument("nothing to delete", hint="kuke delete KIND NAME, or -f FILE")
     for ref in reply.deleted:
-        out.echo(f"{ref} deleted")
+        out.echo(f"{show_ref(ref)} deleted")
     if not opts.wait:
         return 0
     return wait_gone(client, [split_ref(r)[1] for r in reply.deleted], opts.waiting, out)
@@ -205,7 +205,7 @@ def run_prune(client: Client, opts: PruneOptions, out: Out) -> int:
     )
     word = "would be pruned" if opts.dry_run else "pruned"
     for path in reply.paths:
-        out.echo(f"{path} {word}")
+        out.echo(f"{show_ref(path)} {word}")
     if not reply.paths:
         out.warn("nothing to prune")
     return 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kukeon.cli.output import Out
-from kukeon.cli.refs import Scope
+from kukeon.cli.refs import Scope, show_ref
 
 if TYPE_CHECKING:
     from kukeon.api.client import Client
@@ -27,5 +27,5 @@ def run_target(client: Client, opts: TargetOptions, out: Out) -> int:
         path = opts.scope.expand("Cell", name)
         reply = call(path)
         for affected in reply.affected or [path]:
-            out.echo(f"{affected} {PAST[opts.verb]}")
+            out.echo(f"{show_ref(affected)} {PAST[opts.verb]}")
     return 0
