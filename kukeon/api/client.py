@@ -79,10 +79,12 @@ class ApiError(ClientError):
 def _map_error(err: grpc.RpcError, socket: str) -> ClientError:
     code: grpc.StatusCode | None = err.code() if isinstance(err, grpc.Call) else None
     details = (err.details() if isinstance(err, grpc.Call) else None) or ""
-    if code == grpc.StatusCode.UNAVAILABLE:
+    if code == grpc.StatusCode.UNAVAILABLE and _transport_failure(details):
         if "Permission denied" in details:
             return SocketPermissionDenied(socket)
         return DaemonUnavailable(socket, "connection refused" if "refused" in details else "")
+    if code == grpc.StatusCode.UNAVAILABLE:  # kukeond answered: something it needs is down
+        return ApiError(code.name, f"{details} (temporary: try again shortly)")
     if code == grpc.StatusCode.PERMISSION_DENIED:
         return SocketPermissionDenied(socket) if not details else ApiError(code.name, details)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
@@ -91,6 +93,13 @@ def _map_error(err: grpc.RpcError, socket: str) -> ClientError:
         return ApiError(code.name, f"kukeond did not answer in time ({details})")
     name = code.name if code else "UNKNOWN"
     return ApiError(name, details or f"kukeond failed the call ({name})")
+
+
+def _transport_failure(details: str) -> bool:
+    """Whether UNAVAILABLE came from grpc's own connection (not from kukeond's answer)."""
+    return not details or details.startswith(
+        ("failed to connect", "Socket closed", "Connection reset", "Broken pipe")
+    )
 
 
 class Client:

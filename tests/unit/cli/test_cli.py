@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -219,6 +221,45 @@ def test_stale_socket_maps_unavailable_to_cannot_reach(kuke: Kuke, tmp_path: Pat
     assert result.exit_code == 1
     assert f"cannot reach kukeond at {path}" in result.stderr
     assert no_traceback(result.output)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
+def test_a_socket_kuke_may_not_use_says_which_group_to_join(daemon: Daemon) -> None:
+    os.chmod(daemon.socket, 0o660)
+    os.chmod(os.path.dirname(daemon.socket), 0o755)
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            "from kukeon.cli.main import entry; entry()",
+            "--socket",
+            daemon.socket,
+            "get",
+            "cells",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=Path(__file__).parents[3],
+    )
+    assert result.returncode == 1
+    assert f"permission denied on kukeond's socket {daemon.socket}" in result.stderr
+    assert "join the socket's group" in result.stderr
+    assert no_traceback(result.stderr)
+
+
+def test_unavailable_from_the_daemon_is_its_own_message(kuke: Kuke, daemon: Daemon) -> None:
+    daemon.fake.fail["Status"] = (grpc.StatusCode.UNAVAILABLE, "containerd is not reachable")
+    result = kuke("status")
+    assert result.exit_code == 1
+    assert "containerd is not reachable (temporary: try again shortly)" in result.stderr
+    assert "cannot reach kukeond" not in result.stderr
 
 
 # -- get -------------------------------------------------------------------------------------
