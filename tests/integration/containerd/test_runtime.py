@@ -16,6 +16,7 @@ from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
 from kukeon.model.resources import Cell, Container, Resources
 from kukeon.model.spechash import container_fields, spec_hash
+from tests.integration.containerd.conftest import rmdir_later
 
 pytestmark = pytest.mark.integration
 IMAGE = "docker.io/library/busybox:latest"
@@ -39,19 +40,21 @@ def cgroup_parent(naming: Naming, runtime: ContainerdRuntime) -> Iterator[str]:
     for root in V1_ROOTS:  # runc removes the leaf; the parents are ours to remove
         for depth in range(len(CELL.segments), -1, -1):
             d = root / naming.cgroup_root.lstrip("/") / "/".join(CELL.segments[:depth])
-            if d.is_dir():
+            if d.is_dir() and not any(p.is_dir() for p in d.iterdir()):
                 _rmdir(d)
+            elif d.is_dir():
+                rmdir_later(d)
 
 
 def _rmdir(d: Path) -> None:
-    """The shim leaves the cgroup a moment after its task is deleted."""
-    for _ in range(800):  # up to 40 s: see the note in the driver report
+    """Parents go after their children; a busy one is retried at session end."""
+    for _ in range(40):
         try:
             d.rmdir()
             return
         except OSError:
             time.sleep(0.05)
-    d.rmdir()
+    rmdir_later(d)
 
 
 def request(
