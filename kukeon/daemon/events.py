@@ -44,8 +44,12 @@ class EventLog:
                 yield event
             while follow:
                 event = await queue.get()
-                if event.id > last and event.path.startswith(prefix):
+                if event.id > last and _under(event.path, prefix):
                     last = event.id
                     yield event
         finally:
             self._subscribers.discard(queue)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return not prefix or path == prefix or path.startswith(prefix + "/")

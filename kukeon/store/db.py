@@ -197,8 +197,9 @@ class Store:
     ) -> list[Event]:
         rows = await self._query(
             "SELECT * FROM (SELECT id, ts, type, path, reason, message FROM events "
-            "WHERE id > ? AND path LIKE ? ORDER BY id DESC LIMIT ?) ORDER BY id",
-            (after_id, path_prefix + "%", limit),
+            "WHERE id > ? AND (? = '' OR path = ? OR path LIKE ?) ORDER BY id DESC LIMIT ?) "
+            "ORDER BY id",
+            (after_id, path_prefix, path_prefix, path_prefix + "/%", limit),
         )
         return [
             Event(int(str(i)), float(str(t)), str(ty), str(p), str(r), str(m))

@@ -120,3 +120,11 @@ def build_busybox_archive(dest: Path, name: str = DEFAULT_NAME) -> None:
         for fname, data in files:
             tar.addfile(_info(fname, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
     tmp.replace(dest)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m kukeon.drivers.containerd.seed ARCHIVE.tar [IMAGE-NAME]")
+    build_busybox_archive(Path(sys.argv[1]), *sys.argv[2:3])

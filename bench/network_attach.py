@@ -18,8 +18,8 @@ from pathlib import Path
 from kukeon.drivers.base import SpaceNetwork
 from kukeon.drivers.network import CniNetwork
 from kukeon.model.identity import ResourcePath
+from kukeon.model.naming import Naming
 from kukeon.model.resources import Cell, Egress
-from tests.integration.network.conftest import ChainFixedNaming
 
 N = 20
 SPACE = ResourcePath.of("default", "bench")
@@ -57,7 +57,7 @@ def by_hand(conflist: dict[str, object], root: Path, i: int) -> tuple[float, flo
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        net = CniNetwork(ChainFixedNaming("ktbench"), run_dir=root / "run", state_dir=root / "st")
+        net = CniNetwork(Naming("ktbench"), run_dir=root / "run", state_dir=root / "st")
         await net.ensure_space(SpaceNetwork(SPACE, None, Egress()))
         cells = [Cell(path=SPACE.child("s").child(f"c{i}")) for i in range(N + 2)]
         add, dele = [], []
