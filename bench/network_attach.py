@@ -1,7 +1,7 @@
 """Latency of the network driver vs the same plugin chain run by hand.
 
 Run as root inside a private netns (nothing touches the host network):
-  unshare --net --fork sh -c 'ip link set lo up && .venv/bin/python -m tests.integration.network.measure'
+  unshare --net --fork sh -c 'ip link set lo up && .venv/bin/python bench/network_attach.py'
 """
 
 from __future__ import annotations
