@@ -45,9 +45,11 @@ fi
 
 say "installing kukeon into $VENV"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-pip_src=()
-[ -n "${KUKEON_WHEELHOUSE:-}" ] && pip_src=(--no-index --find-links "$KUKEON_WHEELHOUSE")
-"$VENV/bin/pip" install -q "${pip_src[@]}" -c constraints.txt "$HERE"
+if [ -n "${KUKEON_WHEELHOUSE:-}" ]; then
+  "$VENV/bin/pip" install -q --no-index --find-links "$KUKEON_WHEELHOUSE" -c constraints.txt kukeon
+else
+  "$VENV/bin/pip" install -q -c constraints.txt "$HERE"
+fi
 ln -sf "$VENV/bin/kuke" /usr/local/bin/kuke
 ln -sf "$VENV/bin/kukeond" /usr/local/bin/kukeond
 getent group kukeon >/dev/null || groupadd --system kukeon
