@@ -14,16 +14,12 @@ from pathlib import Path
 
 import pytest
 
-_LEFT: list[Path] = []
 
-
-def rmdir_later(d: Path) -> None:
-    _LEFT.append(d)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_late_cgroups() -> Iterator[None]:
-    yield
+@pytest.fixture(scope="session")
+def rmdir_later() -> Iterator[list[Path]]:
+    """Append directories (children before parents) to remove at session end."""
+    _LEFT: list[Path] = []
+    yield _LEFT
     deadline = time.monotonic() + 90
     while _LEFT and time.monotonic() < deadline:
         for d in list(_LEFT):

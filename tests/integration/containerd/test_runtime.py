@@ -16,7 +16,6 @@ from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
 from kukeon.model.resources import Cell, Container, Resources
 from kukeon.model.spechash import container_fields, spec_hash
-from tests.integration.containerd.conftest import rmdir_later
 
 pytestmark = pytest.mark.integration
 IMAGE = "docker.io/library/busybox:latest"
@@ -34,19 +33,21 @@ def netns(instance: str, runtime: ContainerdRuntime) -> Iterator[str]:
 
 
 @pytest.fixture
-def cgroup_parent(naming: Naming, runtime: ContainerdRuntime) -> Iterator[str]:
+def cgroup_parent(
+    naming: Naming, runtime: ContainerdRuntime, rmdir_later: list[Path]
+) -> Iterator[str]:
     parent = naming.cgroup(CELL)
     yield parent
     for root in V1_ROOTS:  # runc removes the leaf; the parents are ours to remove
         for depth in range(len(CELL.segments), -1, -1):
             d = root / naming.cgroup_root.lstrip("/") / "/".join(CELL.segments[:depth])
             if d.is_dir() and not any(p.is_dir() for p in d.iterdir()):
-                _rmdir(d)
+                _rmdir(d, rmdir_later)
             elif d.is_dir():
-                rmdir_later(d)
+                rmdir_later.append(d)
 
 
-def _rmdir(d: Path) -> None:
+def _rmdir(d: Path, later: list[Path]) -> None:
     """Parents go after their children; a busy one is retried at session end."""
     for _ in range(40):
         try:
@@ -54,7 +55,7 @@ def _rmdir(d: Path) -> None:
             return
         except OSError:
             time.sleep(0.05)
-    rmdir_later(d)
+    later.append(d)
 
 
 def request(
