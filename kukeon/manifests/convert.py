@@ -20,8 +20,10 @@ from kukeon.model.resources import (
     AnyResource,
     Cell,
     Container,
+    Dependency,
     Egress,
     EgressRule,
+    HealthCheck,
     Port,
     PullPolicy,
     Realm,
@@ -169,15 +171,69 @@ def cell(data: dict[str, Any], rep: Reporter) -> Cell:
                 )
         containers.append(container(raw, at, rep))
     _check_ports(containers, rep)
-    depends = tuple(spec.get("dependsOn", ()))
-    if path.name in depends:
-        rep.error(("spec", "dependsOn"), "a cell cannot depend on itself", "remove it")
+    depends = _depends(spec.get("dependsOn", ()), path, rep)
     return Cell(
         **_common(data, path, rep),
         containers=_with_root(spec, containers, rep),
         resources=_resources(spec.get("resources")),
         depends_on=depends,
     )
+
+
+def _depends(raw: list[Any], path: ResourcePath, rep: Reporter) -> tuple[Dependency, ...]:
+    out: list[Dependency] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            item = {"cell": item}
+        dep = ResourcePath.of(
+            path.realm,
+            item.get("spaceId", path.segments[1]),
+            item.get("stackId", path.segments[2]),
+            item["cell"],
+        )
+        if dep == path:
+            rep.error(("spec", "dependsOn", i), "a cell cannot depend on itself", "remove it")
+            continue
+        out.append(Dependency(dep, item.get("condition", "started")))
+    return tuple(out)
+
+
+def _health(raw: dict[str, Any] | None, at: FieldPath, rep: Reporter) -> HealthCheck | None:
+    if raw is None:
+        return None
+    kinds = [k for k in ("exec", "http", "httpGet", "tcp", "tcpSocket") if k in raw]
+    if len(kinds) != 1:
+        rep.error(
+            at,
+            "a healthCheck needs exactly one of exec, http or tcp"
+            + (f" (it has {', '.join(kinds)})" if kinds else ""),
+            "keep one probe per container",
+        )
+        return None
+    kind = kinds[0]
+    common: dict[str, Any] = {
+        "interval_seconds": float(raw.get("intervalSeconds", 10.0)),
+        "timeout_seconds": float(raw.get("timeoutSeconds", 2.0)),
+        "failure_threshold": int(raw.get("failureThreshold", raw.get("retries", 3))),
+        "start_period_seconds": float(raw.get("startPeriodSeconds", 0.0)),
+    }
+    if kind == "exec":
+        return HealthCheck("exec", command=tuple(raw["exec"]), **common)
+    probe = raw[kind]
+    if kind in ("http", "httpGet"):
+        path = probe.get("path", "/")
+        if not path.startswith("/"):
+            rep.error(
+                (*at, kind, "path"), f"path {path!r} must start with /", "write e.g. /healthz"
+            )
+        return HealthCheck(
+            "http",
+            port=probe["port"],
+            path=path,
+            expect_status=probe.get("expectStatus", 0),
+            **common,
+        )
+    return HealthCheck("tcp", port=probe["port"], **common)
 
 
 def _with_root(
@@ -277,6 +333,7 @@ def container(raw: dict[str, Any], at: FieldPath, rep: Reporter) -> Container:
         privileged=raw.get("privileged", False),
         capabilities_add=tuple(caps.get("add", ())),
         capabilities_drop=tuple(caps.get("drop", ())),
+        health_check=_health(raw.get("healthCheck"), (*at, "healthCheck"), rep),
     )
 
 

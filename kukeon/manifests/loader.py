@@ -11,8 +11,9 @@ from typing import Any
 from kukeon.manifests import convert, schema
 from kukeon.manifests.report import Reporter, did_you_mean
 from kukeon.manifests.yamlpos import Document, FieldPath, ParseProblem, parse
+from kukeon.model.deps import describe_cycle, find_cycle
 from kukeon.model.errors import Location, ManifestError, ManifestErrors
-from kukeon.model.resources import AnyResource
+from kukeon.model.resources import AnyResource, Cell
 
 API_VERSION = "v1beta1"
 # Upstream kinds kukeon does not implement yet: skipped with a warning, not an error.
@@ -71,6 +72,18 @@ class _Collector:
                         hint="remove one of the two declarations, or rename one",
                     )
                 )
+        cells = [r for r in first.values() if isinstance(r, Cell)]
+        cycle = find_cycle(cells)
+        if cycle is not None:
+            where = next(c for c in cells if c.path == cycle[0])
+            file, _, line = where.origin.rpartition(":")
+            self.errors.append(
+                ManifestError(
+                    Location(file, int(line) if line.isdigit() else None, "spec.dependsOn"),
+                    f"dependsOn forms a cycle: {describe_cycle(cycle)}",
+                    hint="remove one of the dependencies; nothing of this input is applied",
+                )
+            )
         return LoadResult(tuple(first.values()), tuple(self.warnings), tuple(self.errors))
 
 

@@ -11,6 +11,7 @@ from kukeon.model.resources import (
     Cell,
     Container,
     Egress,
+    HealthCheck,
     PullPolicy,
     Realm,
     Resources,
@@ -55,7 +56,15 @@ def to_manifest(res: AnyResource) -> dict[str, Any]:
         if not res.resources.is_empty():
             spec["resources"] = _resources(res.resources)
         if res.depends_on:
-            spec["dependsOn"] = list(res.depends_on)
+            spec["dependsOn"] = [
+                {
+                    "cell": d.cell.name,
+                    "condition": d.condition,
+                    "spaceId": d.cell.segments[1],
+                    "stackId": d.cell.segments[2],
+                }
+                for d in res.depends_on
+            ]
         spec["containers"] = [_container(c) for c in res.containers]
     return {"apiVersion": "v1beta1", "kind": res.kind.value, "metadata": meta, "spec": spec}
 
@@ -119,6 +128,27 @@ def _container(c: Container) -> dict[str, Any]:
         out["readOnlyRootFilesystem"] = True
     if c.privileged:
         out["privileged"] = True
+    if c.health_check is not None:
+        out["healthCheck"] = _health(c.health_check)
     if c.capabilities_add or c.capabilities_drop:
         out["capabilities"] = {"add": list(c.capabilities_add), "drop": list(c.capabilities_drop)}
+    return out
+
+
+def _health(h: HealthCheck) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if h.kind == "exec":
+        out["exec"] = list(h.command)
+    elif h.kind == "http":
+        out["http"] = {"port": h.port, "path": h.path}
+        if h.expect_status:
+            out["http"]["expectStatus"] = h.expect_status
+    else:
+        out["tcp"] = {"port": h.port}
+    out.update(
+        intervalSeconds=h.interval_seconds,
+        timeoutSeconds=h.timeout_seconds,
+        failureThreshold=h.failure_threshold,
+        startPeriodSeconds=h.start_period_seconds,
+    )
     return out

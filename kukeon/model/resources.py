@@ -57,6 +57,39 @@ class Port:
 
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """How to tell a running container is healthy (an extension to upstream v1beta1)."""
+
+    kind: str  # exec | http | tcp
+    command: tuple[str, ...] = ()  # exec
+    port: int = 0  # http, tcp
+    path: str = "/"  # http
+    expect_status: int = 0  # http; 0: any 2xx or 3xx
+    interval_seconds: float = 10.0
+    timeout_seconds: float = 2.0
+    failure_threshold: int = 3
+    start_period_seconds: float = 0.0
+
+    def describe(self) -> str:
+        if self.kind == "exec":
+            return "exec " + " ".join(self.command)
+        if self.kind == "http":
+            return f"http :{self.port}{self.path}"
+        return f"tcp :{self.port}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Start a cell only once ``cell`` is started (all containers running) or healthy."""
+
+    cell: ResourcePath
+    condition: str = "started"  # started | healthy
+
+    def describe(self) -> str:
+        return f"{self.cell.name} ({self.condition})"
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -77,6 +110,7 @@ class Container:
     privileged: bool = False
     capabilities_add: tuple[str, ...] = ()
     capabilities_drop: tuple[str, ...] = ()
+    health_check: HealthCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +169,7 @@ class Stack(Resource):
 class Cell(Resource):
     containers: tuple[Container, ...] = ()
     resources: Resources = Resources()
-    depends_on: tuple[str, ...] = ()
+    depends_on: tuple[Dependency, ...] = ()
 
     @property
     def root_container(self) -> Container:

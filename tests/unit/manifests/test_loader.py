@@ -312,15 +312,42 @@ def test_unimplemented_field_is_a_warning_naming_it() -> None:
     assert result.warnings[0].location.line == 9
 
 
-def test_health_check_and_depends_on_are_accepted_with_a_warning() -> None:
-    text = cell_yaml("      healthCheck: {httpGet: {port: 8080}}\n", spec="  dependsOn: [db]\n")
+def test_health_check_and_depends_on_are_loaded() -> None:
+    text = cell_yaml(
+        "      healthCheck: {http: {port: 8080, path: /ok}, failureThreshold: 2}\n",
+        spec="  dependsOn: [db, {cell: cache, condition: healthy, spaceId: back}]\n",
+    )
     result = load_text(text, "f.yaml")
     cell = the_cell(result)
-    assert cell.depends_on == ("db",)
-    assert {w.location.field for w in result.warnings} == {
-        "spec.dependsOn",
-        "spec.containers[0].healthCheck",
-    }
+    assert not result.warnings
+    assert [(str(d.cell), d.condition) for d in cell.depends_on] == [
+        ("default/default/default/db", "started"),
+        ("default/back/default/cache", "healthy"),
+    ]
+    check = cell.containers[0].health_check
+    assert check is not None and (check.kind, check.port, check.path) == ("http", 8080, "/ok")
+    assert check.failure_threshold == 2 and check.interval_seconds == 10.0
+
+
+def test_health_check_needs_exactly_one_probe() -> None:
+    text = cell_yaml("      healthCheck: {tcp: {port: 1}, exec: [\"true\"]}\n")
+    result = load_text(text, "f.yaml")
+    assert not result.ok
+    assert result.errors[0].location.field == "spec.containers[0].healthCheck"
+    assert "exactly one of exec, http or tcp" in result.errors[0].message
+
+
+def test_dependency_cycle_is_refused_with_the_cycle_named() -> None:
+    def c(name: str, dep: str) -> str:
+        return (
+            f"apiVersion: v1beta1\nkind: Cell\nmetadata: {{name: {name}}}\n"
+            f"spec:\n  dependsOn: [{dep}]\n  containers: [{{id: a, image: busybox}}]\n"
+        )
+
+    result = load_text(c("a", "b") + "---\n" + c("b", "c") + "---\n" + c("c", "a"), "f.yaml")
+    assert not result.ok
+    err = result.errors[0]
+    assert "cycle: a -> b -> c -> a" in err.message and err.location.field == "spec.dependsOn"
 
 
 def test_unimplemented_kind_is_skipped_with_a_warning() -> None:
