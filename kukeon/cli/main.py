@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kukeon.cli.commands import apply, get, host, image, lifecycle, observe
+from kukeon.cli.commands import apply, export, get, host, image, lifecycle, observe
 from kukeon.cli.context import CliContext
 from kukeon.cli.group import KukeonGroup
 from kukeon.cli.refs import DEFAULT, Scope
@@ -58,6 +58,7 @@ for command in (
     lifecycle.restart,
     image.image,
     host.validate,
+    export.export,
     host.doctor,
     host.version,
     host.completion,
