@@ -136,6 +136,10 @@ class Runtime(Protocol):
         """Task, container and snapshot. Idempotent."""
         ...
 
+    async def exec(self, path: ResourcePath, argv: list[str], timeout: float) -> tuple[int, str]:
+        """Run a process in the running container; (exit code or -1 on timeout, output)."""
+        ...
+
     def exits(self) -> AsyncIterator[TaskExit]:
         """Task exits of this instance's containers, as they happen."""
         ...

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -43,6 +45,8 @@ from kukeon.model.resources import PullPolicy
 
 RUNC = "io.containerd.runc.v2"
 SPEC_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Spec"
+PROCESS_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Process"
+EXEC_OUTPUT_MAX = 4096
 LABEL_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_DIGEST = LABEL_PREFIX + "image-digest"
 LABEL_SPEC = LABEL_PREFIX + "spec"
@@ -97,12 +101,14 @@ class ContainerdRuntime:
         c = self.client
         ns = namespace_pb2.Namespace(name=namespace, labels=labels)
         with mapped(f"create namespace {namespace}", ignore=(Code.ALREADY_EXISTS,)):
-            await c.namespaces.Create(namespace_pb2.CreateNamespaceRequest(namespace=ns),
-                                      **c.opts(namespace))  # fmt: skip
+            await c.namespaces.Create(
+                namespace_pb2.CreateNamespaceRequest(namespace=ns), **c.opts(namespace)
+            )
         # A namespace created implicitly (any namespaced write creates one) has no labels.
         with mapped(f"label namespace {namespace}"):
-            await c.namespaces.Update(namespace_pb2.UpdateNamespaceRequest(namespace=ns),
-                                      **c.opts(namespace))  # fmt: skip
+            await c.namespaces.Update(
+                namespace_pb2.UpdateNamespaceRequest(namespace=ns), **c.opts(namespace)
+            )
         self._ours[namespace] = True
 
     async def delete_namespace(self, realm: str, namespace: str) -> None:
@@ -111,8 +117,9 @@ class ContainerdRuntime:
         for img in await images.list_images(c, namespace):
             await images.remove_image(c, namespace, img.name)
         with mapped(f"delete namespace {namespace}", ignore=(Code.NOT_FOUND,)):
-            await c.namespaces.Delete(namespace_pb2.DeleteNamespaceRequest(name=namespace),
-                                      **c.opts(namespace))  # fmt: skip
+            await c.namespaces.Delete(
+                namespace_pb2.DeleteNamespaceRequest(name=namespace), **c.opts(namespace)
+            )
         self._ours.pop(namespace, None)
 
     async def _our_namespaces(self) -> dict[str, dict[str, str]]:
@@ -147,8 +154,14 @@ class ContainerdRuntime:
         insecure: tuple[str, ...] = (),
         progress: Callable[[PullProgress], None] | None = None,
     ) -> ObservedImage:
-        return await registry.pull(self.client, realm_namespace, ref, credentials=credentials,
-                                   insecure=insecure, progress=progress)  # fmt: skip
+        return await registry.pull(
+            self.client,
+            realm_namespace,
+            ref,
+            credentials=credentials,
+            insecure=insecure,
+            progress=progress,
+        )
 
     async def list_images(self, realm_namespace: str) -> list[ObservedImage]:
         return await images.list_images(self.client, realm_namespace)
@@ -167,8 +180,10 @@ class ContainerdRuntime:
             if digest is not None:
                 return digest
             if policy is PullPolicy.NEVER:
-                raise PermanentError(f"image {ref} is not present and imagePullPolicy is Never",
-                                     hint="import it with `kuke image import`")  # fmt: skip
+                raise PermanentError(
+                    f"image {ref} is not present and imagePullPolicy is Never",
+                    hint="import it with `kuke image import`",
+                )
         return (await self.pull(self.naming.namespace(realm), ref)).digest
 
     # ------------------------------------------------------------------ observe
@@ -190,8 +205,10 @@ class ContainerdRuntime:
                     **c.opts(ns),
                 )
             with mapped(f"list tasks in {ns}"):
-                tasks = {t.id: t for t in (await c.tasks.List(tasks_pb2.ListTasksRequest(),
-                                                               **c.opts(ns))).tasks}  # fmt: skip
+                tasks = {
+                    t.id: t
+                    for t in (await c.tasks.List(tasks_pb2.ListTasksRequest(), **c.opts(ns))).tasks
+                }
             for ctr in listed.containers:
                 try:
                     containers.append(self._observed(ns, ctr, tasks.get(ctr.id)))
@@ -212,10 +229,16 @@ class ContainerdRuntime:
             if state is TaskState.STOPPED:
                 code, exited = task.exit_status, _ts(task.exited_at)
         return ObservedContainer(
-            path=path, container_id=ctr.id, spec_hash=labels.get(LABEL_HASH, ""),
-            image_digest=labels.get(LABEL_DIGEST, ""), task=state, pid=pid, exit_code=code,
-            exited_at=exited, spec_fields=spec_fields,
-        )  # fmt: skip
+            path=path,
+            container_id=ctr.id,
+            spec_hash=labels.get(LABEL_HASH, ""),
+            image_digest=labels.get(LABEL_DIGEST, ""),
+            task=state,
+            pid=pid,
+            exit_code=code,
+            exited_at=exited,
+            spec_fields=spec_fields,
+        )
 
     def _path_of(self, ns: str, cid: str, labels: dict[str, str]) -> ResourcePath:
         """The path in the labels, checked against the id and namespace it must map to."""
@@ -234,10 +257,14 @@ class ContainerdRuntime:
         existing = await self._get_container(ns, cid)
         if existing is not None:
             labels = dict(existing.labels)
-            if (labels.get(LABEL_HASH), labels.get(LABEL_DIGEST)) != (req.spec_hash,
-                                                                      req.image_digest):
-                raise PermanentError(f"container {req.path} exists with another spec or image",
-                                     hint="delete it first")  # fmt: skip
+            if (labels.get(LABEL_HASH), labels.get(LABEL_DIGEST)) != (
+                req.spec_hash,
+                req.image_digest,
+            ):
+                raise PermanentError(
+                    f"container {req.path} exists with another spec or image",
+                    hint="delete it first",
+                )
             await self.start_container(req.path)
             return
         async with c.lease(ns, "create") as lease:
@@ -263,14 +290,18 @@ class ContainerdRuntime:
                     **c.opts(ns, lease),
                 )
             ctr = containers_pb2.Container(
-                id=cid, labels=labels, image=images.normalize_name(req.container.image),
+                id=cid,
+                labels=labels,
+                image=images.normalize_name(req.container.image),
                 runtime=containers_pb2.Container.Runtime(name=RUNC),
                 spec=any_pb2.Any(type_url=SPEC_TYPE, value=json.dumps(spec).encode()),
-                snapshotter=SNAPSHOTTER, snapshot_key=self.naming.snapshot_key(req.path),
-            )  # fmt: skip
+                snapshotter=SNAPSHOTTER,
+                snapshot_key=self.naming.snapshot_key(req.path),
+            )
             with mapped(f"create container {req.path}", ignore=(Code.ALREADY_EXISTS,)):
-                await c.containers.Create(containers_pb2.CreateContainerRequest(container=ctr),
-                                          **c.opts(ns, lease))  # fmt: skip
+                await c.containers.Create(
+                    containers_pb2.CreateContainerRequest(container=ctr), **c.opts(ns, lease)
+                )
         self._paths[(ns, cid)] = req.path
         await self._start(ns, cid, req.path, req.log_path)
 
@@ -318,17 +349,23 @@ class ContainerdRuntime:
                 raise PermanentError(f"no log path known to restart {path}")
             with mapped(f"mounts of snapshot {cid}"):
                 mounts = await c.snapshots.Mounts(
-                    snapshots_pb2.MountsRequest(snapshotter=SNAPSHOTTER,
-                                                key=self.naming.snapshot_key(path)),
+                    snapshots_pb2.MountsRequest(
+                        snapshotter=SNAPSHOTTER, key=self.naming.snapshot_key(path)
+                    ),
                     **c.opts(ns),
-                )  # fmt: skip
+                )
             uri = log_uri(log_path)
             with mapped(f"create task of {path}", ignore=(Code.ALREADY_EXISTS,)):
                 await c.tasks.Create(
-                    tasks_pb2.CreateTaskRequest(container_id=cid, rootfs=mounts.mounts,
-                                                stdout=uri, stderr=uri, terminal=False),
+                    tasks_pb2.CreateTaskRequest(
+                        container_id=cid,
+                        rootfs=mounts.mounts,
+                        stdout=uri,
+                        stderr=uri,
+                        terminal=False,
+                    ),
                     **c.opts(ns),
-                )  # fmt: skip
+                )
         with mapped(f"start task of {path}"):
             await c.tasks.Start(tasks_pb2.StartRequest(container_id=cid), **c.opts(ns))
 
@@ -383,6 +420,62 @@ class ContainerdRuntime:
                     raise TransientError(f"task of {path} survived SIGKILL")
         await self._delete_task(ns, cid)
 
+    async def exec(self, path: ResourcePath, argv: list[str], timeout: float) -> tuple[int, str]:
+        """Run ``argv`` in the running container (containerd's exec API, like
+        ``ctr task exec``); returns its exit code (-1 on timeout) and the start of its
+        output. The process gets the container's own env, cwd and user."""
+        c, ns, cid = self.client, self._ns(path), self.naming.container_id(path)
+        ctr = await self._get_container(ns, cid)
+        if ctr is None:
+            raise TransientError(f"container {path} does not exist")
+        process = json.loads(ctr.spec.value)["process"]
+        process.update(args=argv, terminal=False)
+        exec_id = "kk-" + os.urandom(6).hex()
+        with tempfile.TemporaryDirectory(prefix="kukeon-exec-") as tmp:
+            # two files: the shim opens each URI once per stream, at offset 0
+            out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+            request = tasks_pb2.ExecProcessRequest(
+                container_id=cid,
+                exec_id=exec_id,
+                terminal=False,
+                stdout=f"file://{out}",
+                stderr=f"file://{err}",
+                spec=any_pb2.Any(type_url=PROCESS_TYPE, value=json.dumps(process).encode()),
+            )
+            with mapped(f"exec in {path}"):
+                await c.tasks.Exec(request, **c.opts(ns))
+            try:
+                wait = c.tasks.Wait(
+                    tasks_pb2.WaitRequest(container_id=cid, exec_id=exec_id),
+                    **c.opts(ns, timeout=timeout + 30),
+                )
+                with mapped(f"start exec in {path}"):
+                    await c.tasks.Start(
+                        tasks_pb2.StartRequest(container_id=cid, exec_id=exec_id), **c.opts(ns)
+                    )
+                try:
+                    async with asyncio.timeout(timeout):
+                        with mapped(f"wait for exec in {path}"):
+                            code = int((await wait).exit_status)
+                except TimeoutError:
+                    wait.cancel()
+                    with mapped(f"kill exec in {path}", ignore=(Code.NOT_FOUND,)):
+                        await c.tasks.Kill(
+                            tasks_pb2.KillRequest(
+                                container_id=cid, exec_id=exec_id, signal=signal.SIGKILL
+                            ),
+                            **c.opts(ns),
+                        )
+                    code = -1
+            finally:
+                with mapped(f"delete exec in {path}", ignore=(Code.NOT_FOUND,)):
+                    await c.tasks.DeleteProcess(
+                        tasks_pb2.DeleteProcessRequest(container_id=cid, exec_id=exec_id),
+                        **c.opts(ns),
+                    )
+            text = b"".join(f.read_bytes()[:EXEC_OUTPUT_MAX] for f in (out, err) if f.exists())
+        return code, text.decode(errors="replace")[:EXEC_OUTPUT_MAX]
+
     async def delete_container(self, path: ResourcePath) -> None:
         ns, cid = self._ns(path), self.naming.container_id(path)
         await self.stop_container(path, 0)
@@ -392,10 +485,11 @@ class ContainerdRuntime:
             )
         with mapped(f"remove snapshot of {path}", ignore=(Code.NOT_FOUND,)):
             await self.client.snapshots.Remove(
-                snapshots_pb2.RemoveSnapshotRequest(snapshotter=SNAPSHOTTER,
-                                                    key=self.naming.snapshot_key(path)),
+                snapshots_pb2.RemoveSnapshotRequest(
+                    snapshotter=SNAPSHOTTER, key=self.naming.snapshot_key(path)
+                ),
                 **self.client.opts(ns),
-            )  # fmt: skip
+            )
         self._paths.pop((ns, cid), None)
 
     # ------------------------------------------------------------------ events

@@ -33,6 +33,7 @@ class FakeRuntime:
         self.images: dict[tuple[str, str], str] = {}
         self.missing_images: set[str] = set()
         self.fail_next: dict[str, Exception] = {}
+        self.exec_results: dict[ResourcePath, tuple[int, str]] = {}
         self.calls = _Calls()
         self._exits: asyncio.Queue[TaskExit] = asyncio.Queue()
         self._clock = 0.0
@@ -105,6 +106,14 @@ class FakeRuntime:
     async def delete_container(self, path: ResourcePath) -> None:
         self._write("delete_container")
         self.containers.pop(path, None)
+
+    async def exec(self, path: ResourcePath, argv: list[str], timeout: float) -> tuple[int, str]:
+        """Answers from ``exec_results`` (path -> (code, output)); (0, "") by default."""
+        self.calls.reads += 1
+        oc = self.containers.get(path)
+        if oc is None or oc.task is not TaskState.RUNNING:
+            raise TransientError(f"container {path} is not running")
+        return self.exec_results.get(path, (0, ""))
 
     def exit_task(self, path: ResourcePath, code: int) -> None:
         """Test hook: the task's process exits."""

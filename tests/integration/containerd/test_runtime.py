@@ -189,3 +189,21 @@ def test_exits_report_the_exit_code_and_restart(
     aio.run(runtime.start_container(req.path))  # restart: a stopped task is replaced
     (again,) = aio.run(runtime.observe()).containers
     assert again.task is TaskState.RUNNING and again.pid != seen.pid
+
+
+def test_exec_runs_in_the_container_with_exit_code_output_and_timeout(
+    aio: asyncio.Runner, runtime: ContainerdRuntime, busybox_archive: Path, tmp_path: Path,
+    netns: str, cgroup_parent: str,
+) -> None:  # fmt: skip
+    digest = imported(aio, runtime, busybox_archive)
+    req = request(tmp_path, netns, cgroup_parent, digest)
+    aio.run(runtime.create_container(req))
+    code, out = aio.run(runtime.exec(req.path, ["sh", "-c", "echo out; echo err >&2; hostname"], 5))
+    assert code == 0 and out.split() == ["out", "web", "err"]
+    assert aio.run(runtime.exec(req.path, ["sh", "-c", "exit 3"], 5))[0] == 3
+    started = time.monotonic()
+    assert aio.run(runtime.exec(req.path, ["sleep", "30"], 0.5))[0] == -1
+    assert time.monotonic() - started < 5
+    # the container's own process is untouched by a killed exec
+    (seen,) = aio.run(runtime.observe()).containers
+    assert seen.task is TaskState.RUNNING
