@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from kukeon.export import names
 from kukeon.export.notes import Notes
-from kukeon.model.resources import Cell, Container, Resources, RestartPolicy, Volume
+from kukeon.model.resources import (
+    Cell,
+    Container,
+    HealthCheck,
+    Resources,
+    RestartPolicy,
+    Volume,
+)
 
 Obj = dict[str, Any]
 
@@ -26,8 +34,9 @@ def cell_objects(cell: Cell, notes: Notes) -> list[Obj]:
     if cell.depends_on:
         notes.add(
             "spec.dependsOn",
-            f"Kubernetes starts workloads in no order; {', '.join(cell.depends_on)} may "
-            "start after this cell (an init container that waits for them does the same)",
+            "Kubernetes starts workloads in no order: this cell may start before "
+            + ", ".join(f"{d.cell.name} is {d.condition}" for d in cell.depends_on)
+            + "; an init container that waits for them would do the same",
         )
     root = cell.root_container
     if root.restart_policy is RestartPolicy.ALWAYS:
@@ -121,6 +130,12 @@ def _container(c: Container, policy: str, root: Container, volumes: list[Obj], n
     mounts = [_mount(v, f"{at}.volumes[{v.target}]", volumes, notes) for v in c.volumes]
     if mounts:
         out["volumeMounts"] = mounts
+    if c.health_check is not None:
+        readiness = _probe(c.health_check, f"{at}.healthCheck", notes)
+        out["readinessProbe"] = readiness
+        # liveness restarts the container (as kukeon does), not during its start period
+        delay = _seconds(c.health_check.start_period_seconds, "", notes)
+        out["livenessProbe"] = {**readiness, **({"initialDelaySeconds": delay} if delay else {})}
     security = _security(c, at, notes)
     if security:
         out["securityContext"] = security
@@ -137,6 +152,34 @@ def _container(c: Container, policy: str, root: Container, volumes: list[Obj], n
             "only a Job whose root container is on-failure has a retry limit; dropped",
         )
     return out
+
+
+def _probe(h: HealthCheck, at: str, notes: Notes) -> Obj:
+    """Ready means healthy, in kukeon as for a readiness probe."""
+    probe: Obj
+    if h.kind == "exec":
+        probe = {"exec": {"command": list(h.command)}}
+    elif h.kind == "http":
+        probe = {"httpGet": {"path": h.path, "port": h.port}}
+        if h.expect_status:
+            notes.add(
+                f"{at}.http.expectStatus",
+                f"Kubernetes takes any status 200-399 as healthy, not only {h.expect_status}",
+            )
+    else:
+        probe = {"tcpSocket": {"port": h.port}}
+    probe["periodSeconds"] = _seconds(h.interval_seconds, f"{at}.intervalSeconds", notes)
+    probe["timeoutSeconds"] = _seconds(h.timeout_seconds, f"{at}.timeoutSeconds", notes)
+    probe["failureThreshold"] = h.failure_threshold
+    return probe
+
+
+def _seconds(value: float, at: str, notes: Notes) -> int:
+    """Probes count whole seconds (at least 1): round up, and say so."""
+    whole = max(1, math.ceil(value)) if value else 0
+    if whole != value and at:
+        notes.add(at, f"Kubernetes counts whole seconds: {value:g} becomes {whole}")
+    return whole
 
 
 def _resources(r: Resources, at: str, notes: Notes) -> Obj:
