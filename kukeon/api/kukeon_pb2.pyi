@@ -425,3 +425,113 @@ class PruneReply(_message.Message):
     PATHS_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, paths: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GitSourceSpec(_message.Message):
+    __slots__ = ("name", "url", "branch", "tag", "path", "interval_seconds", "suspend", "credentials_file")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SUSPEND_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIALS_FILE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    url: str
+    branch: str
+    tag: str
+    path: str
+    interval_seconds: float
+    suspend: bool
+    credentials_file: str
+    def __init__(self, name: _Optional[str] = ..., url: _Optional[str] = ..., branch: _Optional[str] = ..., tag: _Optional[str] = ..., path: _Optional[str] = ..., interval_seconds: _Optional[float] = ..., suspend: _Optional[bool] = ..., credentials_file: _Optional[str] = ...) -> None: ...
+
+class GitHistoryEntry(_message.Message):
+    __slots__ = ("time", "revision", "result")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    time: float
+    revision: str
+    result: str
+    def __init__(self, time: _Optional[float] = ..., revision: _Optional[str] = ..., result: _Optional[str] = ...) -> None: ...
+
+class GitSource(_message.Message):
+    __slots__ = ("spec", "origin", "fetched_revision", "fetched_at", "applied_revision", "applied_at", "attempted_revision", "attempted_at", "last_error", "error_at", "resources", "conflicts", "history", "syncing", "last_sync_seconds")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    FETCHED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    FETCHED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_AT_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    SYNCING_FIELD_NUMBER: _ClassVar[int]
+    LAST_SYNC_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    spec: GitSourceSpec
+    origin: str
+    fetched_revision: str
+    fetched_at: float
+    applied_revision: str
+    applied_at: float
+    attempted_revision: str
+    attempted_at: float
+    last_error: str
+    error_at: float
+    resources: int
+    conflicts: _containers.RepeatedScalarFieldContainer[str]
+    history: _containers.RepeatedCompositeFieldContainer[GitHistoryEntry]
+    syncing: bool
+    last_sync_seconds: float
+    def __init__(self, spec: _Optional[_Union[GitSourceSpec, _Mapping]] = ..., origin: _Optional[str] = ..., fetched_revision: _Optional[str] = ..., fetched_at: _Optional[float] = ..., applied_revision: _Optional[str] = ..., applied_at: _Optional[float] = ..., attempted_revision: _Optional[str] = ..., attempted_at: _Optional[float] = ..., last_error: _Optional[str] = ..., error_at: _Optional[float] = ..., resources: _Optional[int] = ..., conflicts: _Optional[_Iterable[str]] = ..., history: _Optional[_Iterable[_Union[GitHistoryEntry, _Mapping]]] = ..., syncing: _Optional[bool] = ..., last_sync_seconds: _Optional[float] = ...) -> None: ...
+
+class GitAddRequest(_message.Message):
+    __slots__ = ("spec", "wait", "timeout_seconds")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    spec: GitSourceSpec
+    wait: bool
+    timeout_seconds: float
+    def __init__(self, spec: _Optional[_Union[GitSourceSpec, _Mapping]] = ..., wait: _Optional[bool] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+
+class GitListRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GitListReply(_message.Message):
+    __slots__ = ("sources",)
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    sources: _containers.RepeatedCompositeFieldContainer[GitSource]
+    def __init__(self, sources: _Optional[_Iterable[_Union[GitSource, _Mapping]]] = ...) -> None: ...
+
+class GitRemoveRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GitRemoveReply(_message.Message):
+    __slots__ = ("pass_number",)
+    PASS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    pass_number: int
+    def __init__(self, pass_number: _Optional[int] = ...) -> None: ...
+
+class GitSyncRequest(_message.Message):
+    __slots__ = ("name", "timeout_seconds")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    timeout_seconds: float
+    def __init__(self, name: _Optional[str] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+
+class GitStatusRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

@@ -124,6 +124,31 @@ class KukeonStub:
                 request_serializer=kukeon_dot_api_dot_kukeon__pb2.PruneRequest.SerializeToString,
                 response_deserializer=kukeon_dot_api_dot_kukeon__pb2.PruneReply.FromString,
                 _registered_method=True)
+        self.GitAdd = channel.unary_unary(
+                '/kukeon.v1.Kukeon/GitAdd',
+                request_serializer=kukeon_dot_api_dot_kukeon__pb2.GitAddRequest.SerializeToString,
+                response_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitSource.FromString,
+                _registered_method=True)
+        self.GitList = channel.unary_unary(
+                '/kukeon.v1.Kukeon/GitList',
+                request_serializer=kukeon_dot_api_dot_kukeon__pb2.GitListRequest.SerializeToString,
+                response_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitListReply.FromString,
+                _registered_method=True)
+        self.GitRemove = channel.unary_unary(
+                '/kukeon.v1.Kukeon/GitRemove',
+                request_serializer=kukeon_dot_api_dot_kukeon__pb2.GitRemoveRequest.SerializeToString,
+                response_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitRemoveReply.FromString,
+                _registered_method=True)
+        self.GitSync = channel.unary_unary(
+                '/kukeon.v1.Kukeon/GitSync',
+                request_serializer=kukeon_dot_api_dot_kukeon__pb2.GitSyncRequest.SerializeToString,
+                response_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitSource.FromString,
+                _registered_method=True)
+        self.GitStatus = channel.unary_unary(
+                '/kukeon.v1.Kukeon/GitStatus',
+                request_serializer=kukeon_dot_api_dot_kukeon__pb2.GitStatusRequest.SerializeToString,
+                response_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitSource.FromString,
+                _registered_method=True)
 
 
 class KukeonServicer:
@@ -243,6 +268,40 @@ class KukeonServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GitAdd(self, request, context):
+        """Git sources (GitOps, pull-only): kukeond follows a branch or tag of a repository.
+        Add (or change one added here): with wait, returns after the first sync.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GitList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GitRemove(self, request, context):
+        """Stop following a source: what it declared is pruned. Config sources are refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GitSync(self, request, context):
+        """Fetch and apply now (also when suspended); returns after that sync.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GitStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_KukeonServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -335,6 +394,31 @@ def add_KukeonServicer_to_server(servicer, server):
                     servicer.Prune,
                     request_deserializer=kukeon_dot_api_dot_kukeon__pb2.PruneRequest.FromString,
                     response_serializer=kukeon_dot_api_dot_kukeon__pb2.PruneReply.SerializeToString,
+            ),
+            'GitAdd': grpc.unary_unary_rpc_method_handler(
+                    servicer.GitAdd,
+                    request_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitAddRequest.FromString,
+                    response_serializer=kukeon_dot_api_dot_kukeon__pb2.GitSource.SerializeToString,
+            ),
+            'GitList': grpc.unary_unary_rpc_method_handler(
+                    servicer.GitList,
+                    request_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitListRequest.FromString,
+                    response_serializer=kukeon_dot_api_dot_kukeon__pb2.GitListReply.SerializeToString,
+            ),
+            'GitRemove': grpc.unary_unary_rpc_method_handler(
+                    servicer.GitRemove,
+                    request_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitRemoveRequest.FromString,
+                    response_serializer=kukeon_dot_api_dot_kukeon__pb2.GitRemoveReply.SerializeToString,
+            ),
+            'GitSync': grpc.unary_unary_rpc_method_handler(
+                    servicer.GitSync,
+                    request_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitSyncRequest.FromString,
+                    response_serializer=kukeon_dot_api_dot_kukeon__pb2.GitSource.SerializeToString,
+            ),
+            'GitStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GitStatus,
+                    request_deserializer=kukeon_dot_api_dot_kukeon__pb2.GitStatusRequest.FromString,
+                    response_serializer=kukeon_dot_api_dot_kukeon__pb2.GitSource.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -823,6 +907,141 @@ class Kukeon:
             '/kukeon.v1.Kukeon/Prune',
             kukeon_dot_api_dot_kukeon__pb2.PruneRequest.SerializeToString,
             kukeon_dot_api_dot_kukeon__pb2.PruneReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GitAdd(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kukeon.v1.Kukeon/GitAdd',
+            kukeon_dot_api_dot_kukeon__pb2.GitAddRequest.SerializeToString,
+            kukeon_dot_api_dot_kukeon__pb2.GitSource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GitList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kukeon.v1.Kukeon/GitList',
+            kukeon_dot_api_dot_kukeon__pb2.GitListRequest.SerializeToString,
+            kukeon_dot_api_dot_kukeon__pb2.GitListReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GitRemove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kukeon.v1.Kukeon/GitRemove',
+            kukeon_dot_api_dot_kukeon__pb2.GitRemoveRequest.SerializeToString,
+            kukeon_dot_api_dot_kukeon__pb2.GitRemoveReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GitSync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kukeon.v1.Kukeon/GitSync',
+            kukeon_dot_api_dot_kukeon__pb2.GitSyncRequest.SerializeToString,
+            kukeon_dot_api_dot_kukeon__pb2.GitSource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GitStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kukeon.v1.Kukeon/GitStatus',
+            kukeon_dot_api_dot_kukeon__pb2.GitStatusRequest.SerializeToString,
+            kukeon_dot_api_dot_kukeon__pb2.GitSource.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,8 @@ class Sources:
     api: dict[ResourcePath, AnyResource] = field(default_factory=dict)
     held_empty: str = ""  # why a now-empty directory is not pruned
     claims: dict[ResourcePath, str] = field(default_factory=dict)
+    named: dict[str, Source] = field(default_factory=dict)  # fed from elsewhere: git:<name>
+    confirm_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _desired: DesiredState | None = None
 
     # -- loading ------------------------------------------------------------------------
@@ -88,6 +90,8 @@ class Sources:
         return moved
 
     async def confirm_empty(self) -> None:
+        for hook in self.confirm_hooks:  # named sources hold their own empty revisions
+            await hook()
         self.held_empty = ""
         for name in [
             n for n in self.files if not (self.manifests_dir / n[len(FILE_PREFIX) :]).exists()
@@ -156,12 +160,22 @@ class Sources:
             self._desired = None
         return deleted
 
+    # -- named sources (git): their owner feeds each one's last good content -----------
+    def put_named(self, src: Source) -> None:
+        self.named[src.name] = src
+        self._desired = None
+
+    def drop_named(self, name: str) -> None:
+        if self.named.pop(name, None) is not None:
+            self._desired = None
+
     def owner_of(self, path: ResourcePath) -> str | None:
         return self.desired().owners.get(path)
 
     # -- the merged view ----------------------------------------------------------------
     def all(self) -> list[tuple[str, tuple[AnyResource, ...]]]:
         out = [(name, src.resources) for name, src in sorted(self.files.items())]
+        out.extend((name, src.resources) for name, src in sorted(self.named.items()))
         out.append((API, tuple(self.api[p] for p in sorted(self.api))))
         return out
 
@@ -183,6 +197,7 @@ class Sources:
 
     def statuses(self) -> list[Source]:
         out = [self.files[n] for n in sorted(self.files)]
+        out.extend(self.named[n] for n in sorted(self.named))
         out.append(Source(API, tuple(self.api.values())))
         return out
 
