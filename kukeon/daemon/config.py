@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from kukeon.daemon.gitsync.spec import GitSpec
 from kukeon.model.errors import KukeonError
 from kukeon.model.naming import DEFAULT_INSTANCE, Naming
 
@@ -42,6 +43,7 @@ class DaemonConfig:
     restart_base: float = 1.0
     prune_unowned: bool = False
     web_listen: str = ""  # "" = off; "127.0.0.1:8787"
+    git: tuple[GitSpec, ...] = ()  # git sources followed (spec.git)
 
     @property
     def naming(self) -> Naming:
@@ -116,6 +118,19 @@ def load_config(path: Path | None) -> tuple[DaemonConfig, list[str]]:
                 raise ConfigError(f"{path}: spec.{key}: {err}") from err
         elif key == "containerd":
             changes["containerd_managed"] = str((value or {}).get("managed", "auto"))
+        elif key == "git":
+            if not isinstance(value, list):
+                raise ConfigError(f"{path}: spec.git must be a list of sources")
+            try:
+                changes["git"] = tuple(
+                    GitSpec.from_config(item, f"{path}: spec.git[{i}]")
+                    for i, item in enumerate(value)
+                )
+            except KukeonError as err:
+                raise ConfigError(err.message, hint=err.hint) from err
+            names = [g.name for g in changes["git"]]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"{path}: spec.git: two sources have the same name")
         elif key == "web":
             changes["web_listen"] = str((value or {}).get("listen", ""))
         elif key == "cgroupRoot":
