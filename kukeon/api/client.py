@@ -243,6 +243,35 @@ class Client:
         request = pb.PruneRequest(unowned=unowned, dry_run=dry_run, confirm_empty=confirm_empty)
         return self._call("Prune", request, pb.PruneReply)
 
+    # -- git sources --------------------------------------------------------------------
+    def git_add(
+        self, spec: pb.GitSourceSpec, *, wait: bool = True, timeout: float = 60.0
+    ) -> pb.GitSource:
+        request = pb.GitAddRequest(spec=spec, wait=wait, timeout_seconds=timeout)
+        return self._with_deadline(timeout, "GitAdd", request, pb.GitSource)
+
+    def git_list(self) -> pb.GitListReply:
+        return self._call("GitList", pb.GitListRequest(), pb.GitListReply)
+
+    def git_remove(self, name: str) -> pb.GitRemoveReply:
+        return self._call("GitRemove", pb.GitRemoveRequest(name=name), pb.GitRemoveReply)
+
+    def git_sync(self, name: str, *, timeout: float = 60.0) -> pb.GitSource:
+        request = pb.GitSyncRequest(name=name, timeout_seconds=timeout)
+        return self._with_deadline(timeout, "GitSync", request, pb.GitSource)
+
+    def git_status(self, name: str) -> pb.GitSource:
+        return self._call("GitStatus", pb.GitStatusRequest(name=name), pb.GitSource)
+
+    def _with_deadline(self, wait: float, method: str, request: Any, reply_type: type[R]) -> R:
+        """A call that waits up to ``wait`` seconds daemon-side gets that much more time."""
+        saved = self.timeout
+        self.timeout = saved + wait
+        try:
+            return self._call(method, request, reply_type)
+        finally:
+            self.timeout = saved
+
 
 def _documents(documents: Sequence[tuple[str, str]]) -> list[pb.Document]:
     return [pb.Document(name=name, content=content) for name, content in documents]

@@ -19,6 +19,8 @@ import yaml
 
 from kukeon.api import kukeon_pb2 as pb
 from kukeon.api import kukeon_pb2_grpc as pbg
+from kukeon.daemon.gitsync import GitSpec, GitView
+from kukeon.daemon.gitsync.spec import DEFAULT_INTERVAL
 from kukeon.daemon.service import NotFound, Refused, ResourceView, Service
 from kukeon.drivers.base import PullProgress, TransientError
 from kukeon.model.encode import to_manifest
@@ -84,6 +86,36 @@ def resource_pb(view: ResourceView) -> pb.Resource:
         memory_bytes=-1 if s.memory_bytes is None else s.memory_bytes,
         pids=-1 if s.pids is None else s.pids,
         stopped=view.stopped,
+    )
+
+
+def git_source_pb(v: GitView) -> pb.GitSource:
+    s, st = v.spec, v.state
+    return pb.GitSource(
+        spec=pb.GitSourceSpec(
+            name=s.name,
+            url=s.url,
+            branch=s.branch,
+            tag=s.tag,
+            path=s.path,
+            interval_seconds=s.interval,
+            suspend=s.suspend,
+            credentials_file=s.credentials_file,
+        ),
+        origin=s.origin,
+        fetched_revision=st.fetched,
+        fetched_at=st.fetched_at,
+        applied_revision=st.applied,
+        applied_at=st.applied_at,
+        attempted_revision=st.attempted,
+        attempted_at=st.attempted_at,
+        last_error=st.error,
+        error_at=st.error_at,
+        resources=v.resources,
+        conflicts=v.conflicts,
+        history=[pb.GitHistoryEntry(time=t, revision=r, result=res) for t, r, res in v.history],
+        syncing=v.syncing,
+        last_sync_seconds=st.sync_seconds,
     )
 
 
@@ -330,6 +362,51 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 confirm_empty=request.confirm_empty,
             )
             return pb.PruneReply(paths=paths)
+
+        return await _guard(context, go)  # type: ignore[no-any-return]
+
+    async def GitAdd(self, request: Any, context: Any) -> pb.GitSource:
+        async def go() -> pb.GitSource:
+            r = request.spec
+            spec = GitSpec(
+                name=r.name,
+                url=r.url,
+                branch=r.branch,
+                tag=r.tag,
+                path=r.path,
+                interval=r.interval_seconds or DEFAULT_INTERVAL,
+                suspend=r.suspend,
+                credentials_file=r.credentials_file,
+            )
+            view = await self.s.git_add(
+                spec, wait=request.wait, timeout=request.timeout_seconds or 60.0
+            )
+            return git_source_pb(view)
+
+        return await _guard(context, go)  # type: ignore[no-any-return]
+
+    async def GitList(self, request: Any, context: Any) -> pb.GitListReply:
+        async def go() -> pb.GitListReply:
+            return pb.GitListReply(sources=[git_source_pb(v) for v in await self.s.git_list()])
+
+        return await _guard(context, go)  # type: ignore[no-any-return]
+
+    async def GitRemove(self, request: Any, context: Any) -> pb.GitRemoveReply:
+        async def go() -> pb.GitRemoveReply:
+            return pb.GitRemoveReply(pass_number=await self.s.git_remove(request.name))
+
+        return await _guard(context, go)  # type: ignore[no-any-return]
+
+    async def GitSync(self, request: Any, context: Any) -> pb.GitSource:
+        async def go() -> pb.GitSource:
+            view = await self.s.git_sync(request.name, request.timeout_seconds or 60.0)
+            return git_source_pb(view)
+
+        return await _guard(context, go)  # type: ignore[no-any-return]
+
+    async def GitStatus(self, request: Any, context: Any) -> pb.GitSource:
+        async def go() -> pb.GitSource:
+            return git_source_pb(await self.s.git_status(request.name))
 
         return await _guard(context, go)  # type: ignore[no-any-return]
 

@@ -18,6 +18,7 @@ import structlog
 from kukeon.api.server import serve
 from kukeon.daemon.config import ConfigError, DaemonConfig, load_config, override
 from kukeon.daemon.events import EventLog
+from kukeon.daemon.gitsync import GitSyncer
 from kukeon.daemon.service import Service
 from kukeon.daemon.sources import Sources
 from kukeon.drivers.base import DriverError
@@ -128,7 +129,9 @@ async def run(cfg: DaemonConfig) -> None:
         cfg.log_dir,
         loop_cfg,
     )
-    service = Service(cfg, controller, sources, store, events, runtime, ctd_socket)
+    git = GitSyncer(cfg.state_dir / "git", store, sources, events, controller.wake, cfg.git)
+    await git.load()  # each git source's last good revision, before a pass may prune
+    service = Service(cfg, controller, sources, store, events, runtime, ctd_socket, git=git)
 
     async def on_files(paths: set[Path] | None) -> None:
         await sources.rescan(paths)
@@ -143,6 +146,7 @@ async def run(cfg: DaemonConfig) -> None:
         tasks = [
             asyncio.create_task(controller.run(), name="kukeon-loop"),
             asyncio.create_task(watcher.run(), name="kukeon-watch"),
+            asyncio.create_task(git.run(), name="kukeon-git"),
         ]
         _sd_notify("READY=1")
         log.info(

@@ -15,6 +15,7 @@ from typing import IO
 from kukeon import __version__
 from kukeon.daemon.config import DaemonConfig
 from kukeon.daemon.events import EventLog
+from kukeon.daemon.gitsync import GitSpec, GitSyncer, GitView, Tracked
 from kukeon.daemon.sources import API, FILE_PREFIX, Sources
 from kukeon.drivers.base import PullProgress
 from kukeon.drivers.containerd.runtime import ContainerdRuntime
@@ -73,6 +74,8 @@ class Service:
         events: EventLog,
         runtime: ContainerdRuntime,
         containerd_socket: str,
+        *,
+        git: GitSyncer | None = None,
     ) -> None:
         self.cfg = cfg
         self.controller = controller
@@ -81,6 +84,7 @@ class Service:
         self.events = events
         self.runtime = runtime
         self.containerd_socket = containerd_socket
+        self.git = git
 
     # -- desired state ------------------------------------------------------------------
     def _load(
@@ -309,6 +313,53 @@ class Service:
 
     async def remove_image(self, ref: str, realm: str) -> None:
         await self.runtime.remove_image(self.cfg.naming.namespace(realm or "default"), ref)
+
+    # -- git sources --------------------------------------------------------------------
+    def _git(self) -> GitSyncer:
+        if self.git is None:
+            raise KukeonError("this kukeond does not follow git sources")
+        return self.git
+
+    def _git_source(self, name: str) -> Tracked:
+        t = self._git().get(name)
+        if t is None:
+            raise NotFound(f"no git source named {name!r}", hint="kuke git ls lists them")
+        return t
+
+    async def git_add(self, spec: GitSpec, *, wait: bool, timeout: float) -> GitView:
+        git = self._git()
+        existing = git.get(spec.name)
+        if existing is not None and existing.spec.origin != "api":
+            raise Refused(
+                f"git source {spec.name!r} is defined in kukeond's config file",
+                hint="change it there, or choose another name",
+            )
+        t = await git.add(spec)
+        if wait:
+            t = await git.sync(spec.name, timeout)
+        return await git.view(t)
+
+    async def git_list(self) -> list[GitView]:
+        git = self._git()
+        return [await git.view(t, history=False) for _, t in sorted(git.tracked.items())]
+
+    async def git_remove(self, name: str) -> int:
+        t = self._git_source(name)
+        if t.spec.origin != "api":
+            raise Refused(
+                f"git source {name!r} is defined in kukeond's config file",
+                hint="remove it there and restart kukeond",
+            )
+        number = self.controller.last.number
+        await self._git().remove(name)
+        return number
+
+    async def git_sync(self, name: str, timeout: float) -> GitView:
+        self._git_source(name)
+        return await self._git().view(await self._git().sync(name, timeout))
+
+    async def git_status(self, name: str) -> GitView:
+        return await self._git().view(self._git_source(name))
 
     # -- doctor -------------------------------------------------------------------------
     async def doctor(self) -> list[Check]:

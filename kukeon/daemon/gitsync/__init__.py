@@ -2,7 +2,7 @@
 
 from kukeon.daemon.gitsync.git import GitError
 from kukeon.daemon.gitsync.spec import SOURCE_PREFIX, GitSpec, GitSpecError
-from kukeon.daemon.gitsync.syncer import GitState, GitSyncer, Tracked
+from kukeon.daemon.gitsync.syncer import GitState, GitSyncer, GitView, Tracked
 
 __all__ = [
     "SOURCE_PREFIX",
@@ -11,5 +11,6 @@ __all__ = [
     "GitSpecError",
     "GitState",
     "GitSyncer",
+    "GitView",
     "Tracked",
 ]

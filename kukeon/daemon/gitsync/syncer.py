@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import structlog
@@ -66,6 +66,18 @@ class Tracked:
     @property
     def syncing(self) -> bool:
         return self.started > self.finished
+
+
+@dataclass(frozen=True)
+class GitView:
+    """A source as status shows it."""
+
+    spec: GitSpec
+    state: GitState
+    resources: int
+    conflicts: list[str]
+    history: list[tuple[float, str, str]]  # (time, revision, result), newest first
+    syncing: bool
 
 
 class GitSyncer:
@@ -186,16 +198,20 @@ class GitSyncer:
                 await t.done.wait_for(lambda: t.finished >= target)
         return t
 
-    async def history(self, name: str) -> list[tuple[float, str, str]]:
-        return await self.store.history(SOURCE_PREFIX + name)
-
-    def resources(self, name: str) -> int:
-        src = self.sources.named.get(SOURCE_PREFIX + name)
-        return len(src.resources) if src else 0
-
-    def conflicts(self, name: str) -> list[str]:
-        source = SOURCE_PREFIX + name
-        return [str(c) for c in self.sources.desired().conflicts if source in (c.owner, c.other)]
+    async def view(self, t: Tracked, *, history: bool = True) -> GitView:
+        source = t.spec.source
+        src = self.sources.named.get(source)
+        conflicts = [
+            str(c) for c in self.sources.desired().conflicts if source in (c.owner, c.other)
+        ]
+        return GitView(
+            t.spec,
+            replace(t.state),
+            len(src.resources) if src else 0,
+            conflicts,
+            await self.store.history(source) if history else [],
+            t.syncing,
+        )
 
     async def _confirm_empty(self) -> None:
         for t in self.tracked.values():
