@@ -31,6 +31,7 @@ from kukeon.model.errors import KukeonError
 from kukeon.reconcile.execute import Drivers
 from kukeon.reconcile.loop import Controller, LoopConfig
 from kukeon.store import Store
+from kukeon.web import check_listen, serve_web
 
 log = structlog.get_logger("kukeond")
 
@@ -89,6 +90,8 @@ async def _containerd(cfg: DaemonConfig) -> str:
 
 
 async def run(cfg: DaemonConfig) -> None:
+    if cfg.web_listen:
+        check_listen(cfg.web_listen, cfg.web_token)  # before anything starts
     for d in (cfg.state_dir, cfg.run_path, cfg.log_dir, cfg.manifests_dir):
         d.mkdir(parents=True, exist_ok=True)
     os.chmod(cfg.state_dir, 0o700)
@@ -142,7 +145,10 @@ async def run(cfg: DaemonConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with serve(service, cfg.socket, cfg.socket_group):
+    async with contextlib.AsyncExitStack() as serving:
+        await serving.enter_async_context(serve(service, cfg.socket, cfg.socket_group))
+        if cfg.web_listen:
+            await serving.enter_async_context(serve_web(service, cfg.web_listen, cfg.web_token))
         tasks = [
             asyncio.create_task(controller.run(), name="kukeon-loop"),
             asyncio.create_task(watcher.run(), name="kukeon-watch"),
@@ -218,6 +224,9 @@ async def run(cfg: DaemonConfig) -> None:
 @click.option("--restart-base", type=float, help="Delay before a second restart (s); doubles.")
 @click.option("--debounce", type=float, help="Quiet time before a manifest change is read (s).")
 @click.option("--pod-subnet", "pod_subnet_cidr", help="Pool that space subnets are taken from.")
+@click.option(
+    "--web", "web_listen", help="Serve the read-only web UI on HOST:PORT (loopback unless a token)."
+)
 def main(config_path: Path | None, **flags: object) -> None:
     """kukeond: the kukeon reconciler daemon."""
     _configure_logging()

@@ -44,6 +44,7 @@ class DaemonConfig:
     prune_unowned: bool = False
     web_listen: str = ""  # "" = off; "127.0.0.1:8787"
     git: tuple[GitSpec, ...] = ()  # git sources followed (spec.git)
+    web_token: str = ""  # required to serve the web UI on a non-loopback address
 
     @property
     def naming(self) -> Naming:
@@ -133,6 +134,7 @@ def load_config(path: Path | None) -> tuple[DaemonConfig, list[str]]:
                 raise ConfigError(f"{path}: spec.git: two sources have the same name")
         elif key == "web":
             changes["web_listen"] = str((value or {}).get("listen", ""))
+            changes["web_token"] = str((value or {}).get("token", ""))
         elif key == "cgroupRoot":
             if str(value).strip("/") != str(changes.get("instance", cfg.instance)):
                 raise ConfigError(

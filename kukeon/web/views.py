@@ -1,0 +1,141 @@
+"""What the Web UI shows, as plain JSON-able dicts built from the one Service (the same
+data the gRPC API serves). No HTML here: the page renders text nodes only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kukeon.daemon.service import ResourceView, Service
+from kukeon.model.encode import to_manifest
+from kukeon.model.identity import Kind
+from kukeon.reconcile.plan import Plan
+from kukeon.store.db import Event
+
+JSON = dict[str, Any]
+
+
+def resource(view: ResourceView, *, manifest: bool = False) -> JSON:
+    s, res = view.status, view.resource
+    images = {c.name: c.image for c in getattr(res, "containers", ())}
+    out: JSON = {
+        "kind": s.kind.value,
+        "path": str(s.path),
+        "name": s.path.name,
+        "phase": s.phase,
+        "reason": s.reason,
+        "message": s.message,
+        "owner": s.owner,
+        "origin": res.origin if res else "",
+        "ip": s.ip,
+        "memoryBytes": s.memory_bytes,
+        "pids": s.pids,
+        "labels": dict(s.labels),
+        "stopped": view.stopped,
+        "observedPass": s.observed_pass,
+        "containers": [
+            {
+                "name": c.name,
+                "state": c.state,
+                "pid": c.pid,
+                "exitCode": c.exit_code,
+                "restartCount": c.restart_count,
+                "image": images.get(c.name, ""),
+                "imageDigest": c.image_digest,
+            }
+            for c in s.containers
+        ],
+    }
+    if manifest:
+        out["manifest"] = yaml.safe_dump(to_manifest(res), sort_keys=False) if res else ""
+    return out
+
+
+def hierarchy(service: Service) -> JSON:
+    """Realms -> spaces -> stacks -> cells (with their containers), as a tree."""
+    nodes: dict[str, JSON] = {}
+    roots: list[JSON] = []
+    for view in service.resources():
+        if view.status.kind is Kind.CONTAINER:
+            continue
+        node = resource(view)
+        node["children"] = []
+        nodes[node["path"]] = node
+        parent = view.status.path.parent
+        holder = nodes.get(str(parent)) if parent is not None else None
+        # sorted by path, so a parent is always seen before its children
+        (holder["children"] if holder is not None else roots).append(node)
+    return {"pass": service.controller.last.number, "realms": roots}
+
+
+def status(service: Service) -> JSON:
+    c = service.controller
+    phases: dict[str, int] = {}
+    for st in c.status.values():
+        if st.kind is Kind.CELL:
+            phases[st.phase] = phases.get(st.phase, 0) + 1
+    return {
+        "instance": service.cfg.instance,
+        "version": service.version(),
+        "pass": c.last.number,
+        "passAt": c.last.started,
+        "passSeconds": c.last.seconds,
+        "cgroupMode": c.d.cgroups.mode,
+        "phases": phases,
+    }
+
+
+def plan(p: Plan) -> JSON:
+    return {
+        "actions": [{"op": a.op.value, "path": str(a.path), "cause": a.cause} for a in p.actions],
+        "unowned": [str(x) for x in p.unowned],
+        "waiting": [{"path": str(x), "why": why} for x, why in p.waiting],
+    }
+
+
+async def plans(service: Service) -> JSON:
+    """What the last pass did, and what the next one would do on the last observation."""
+    c = service.controller
+    upcoming = await c.plan_for(service.sources.desired(), fresh=False)
+    return {
+        "last": {
+            "pass": c.last.number,
+            "at": c.last.started,
+            "seconds": c.last.seconds,
+            "actions": c.last.actions,
+            "errors": c.last.errors,
+            "plan": plan(c.last.plan),
+        },
+        "next": plan(upcoming),
+    }
+
+
+def sources(service: Service) -> JSON:
+    src = service.sources
+    return {
+        "manifestsDir": str(src.manifests_dir),
+        "heldEmpty": src.held_empty,
+        "conflicts": [str(x) for x in src.desired().conflicts],
+        "sources": [
+            {
+                "name": s.name,
+                "revision": s.revision,
+                "error": s.error,
+                "warnings": list(s.warnings),
+                "resources": sorted(str(r.path) for r in s.resources),
+            }
+            for s in src.statuses()
+        ],
+    }
+
+
+def event(e: Event) -> JSON:
+    return {
+        "id": e.id,
+        "time": e.ts,
+        "type": e.type,
+        "path": e.path,
+        "reason": e.reason,
+        "message": e.message,
+    }
