@@ -20,7 +20,8 @@ from kukeon.daemon.sources import API, FILE_PREFIX, Sources
 from kukeon.drivers.base import PullProgress
 from kukeon.drivers.containerd.runtime import ContainerdRuntime
 from kukeon.manifests import load_text
-from kukeon.model.errors import KukeonError, ManifestError, ManifestErrors
+from kukeon.model.deps import describe_cycle, find_cycle
+from kukeon.model.errors import KukeonError, Location, ManifestError, ManifestErrors
 from kukeon.model.identity import Kind, ResourcePath
 from kukeon.model.resources import AnyResource
 from kukeon.reconcile.loop import Controller
@@ -126,6 +127,18 @@ class Service:
             for p, r in self.sources.api.items()
             if prune_set and ("kukeon.io/prune-set", prune_set) in r.labels and p not in applying
         ]
+        cycle = find_cycle(self.sources.with_api(resources).cells())
+        if cycle is not None:
+            raise ManifestErrors(
+                [
+                    ManifestError(
+                        Location(documents[0][0] if documents else "-", None, "spec.dependsOn"),
+                        "dependsOn forms a cycle with cells already declared: "
+                        + describe_cycle(cycle),
+                        hint="remove one of the dependencies; nothing of this input is applied",
+                    )
+                ]
+            )
         if dry_run:
             desired = self.sources.with_api(resources)
             plan = await self.controller.plan_for(desired, fresh=True)

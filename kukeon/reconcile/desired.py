@@ -17,8 +17,7 @@ class Conflict:
 
     def __str__(self) -> str:
         return (
-            f"{self.path} is declared by both {self.owner} and {self.other}; "
-            f"{self.owner} keeps it"
+            f"{self.path} is declared by both {self.owner} and {self.other}; {self.owner} keeps it"
         )
 
 

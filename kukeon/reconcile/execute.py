@@ -157,6 +157,10 @@ class Executor:
     async def _start_container(self, a: Action) -> None:
         await self.d.runtime.start_container(a.path)
 
+    async def _restart_container(self, a: Action) -> None:
+        await self.d.runtime.stop_container(a.path, self.stop_grace_seconds)
+        await self.d.runtime.start_container(a.path)
+
     async def _stop_container(self, a: Action) -> None:
         await self.d.runtime.stop_container(a.path, self.stop_grace_seconds)
 
@@ -183,6 +187,7 @@ class Executor:
         Op.ENSURE_CELL_NETWORK: _ensure_cell_network,
         Op.CREATE_CONTAINER: _create_container,
         Op.START_CONTAINER: _start_container,
+        Op.RESTART_CONTAINER: _restart_container,
         Op.STOP_CONTAINER: _stop_container,
         Op.DELETE_CONTAINER: _delete_container,
         Op.DELETE_CELL_NETWORK: _delete_cell_network,

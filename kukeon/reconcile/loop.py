@@ -24,6 +24,7 @@ from kukeon.model.naming import Naming
 from kukeon.model.resources import AnyResource
 from kukeon.reconcile.desired import DesiredState
 from kukeon.reconcile.execute import Drivers, Executor, Outcome
+from kukeon.reconcile.health import HealthMonitor, HealthState
 from kukeon.reconcile.plan import Action, Observed, Op, Plan, PlanContext, RestartRecord, plan
 from kukeon.reconcile.status import Failure, ResourceStatus, derive
 
@@ -75,6 +76,7 @@ _VERBS = {
     Op.ENSURE_CELL_NETWORK: "Attached",
     Op.CREATE_CONTAINER: "Created",
     Op.START_CONTAINER: "Started",
+    Op.RESTART_CONTAINER: "Restarted",
     Op.STOP_CONTAINER: "Stopped",
     Op.DELETE_CONTAINER: "Deleted",
     Op.DELETE_CELL_NETWORK: "Detached",
@@ -130,6 +132,8 @@ class Controller:
         self._stopped: frozenset[ResourcePath] = frozenset()
         self._seen_problems: set[tuple[str, str]] = set()
         self.action_listeners: list[Callable[[Action], None]] = []
+        self.health = HealthMonitor(drivers.runtime, self._health_changed)
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- public -------------------------------------------------------------------------
     def wake(self) -> None:
@@ -153,6 +157,7 @@ class Controller:
     async def run(self) -> None:
         await self.load()
         watcher = asyncio.create_task(self._watch_exits(), name="kukeon-exits")
+        checks = asyncio.create_task(self.health.run(), name="kukeon-health")
         try:
             while True:
                 try:
@@ -168,9 +173,10 @@ class Controller:
                         await self._wake.wait()
                 self._wake.clear()
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, checks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def wait_for_pass(self, after: int, timeout: float) -> int:
         """Wait until a pass numbered above ``after`` has completed."""
@@ -202,6 +208,8 @@ class Controller:
             await self._finish(PassInfo(number, started, time.time() - started, 0, 1))
             return self.config.backoff_base
         self.observed = observed
+        ips = {c.path: c.ip or "" for c in observed.network.cells}
+        self.health.sync(desired.cells(), observed.runtime.containers, ips)
         inventory = await self._update_inventory(desired, observed)
         ctx = self._context(desired, inventory, started)
         self._reset_restarts(observed, started)
@@ -217,6 +225,8 @@ class Controller:
             stopped=self._stopped,
             managed=ctx.managed,
             pass_no=number,
+            health={p: (h.status, h.output) for p, h in self.health.states.items()},
+            waiting=dict(the_plan.waiting),
         )
         outcomes: list[Outcome] = []
         if not the_plan.empty:
@@ -251,6 +261,8 @@ class Controller:
             restarts=self._restarts,
             prune_unowned=self.config.prune_unowned,
             stop_grace_seconds=self.config.stop_grace_seconds,
+            health={p: h.status for p, h in self.health.states.items()},
+            health_reason={p: h.reason for p, h in self.health.states.items()},
         )
 
     async def _update_inventory(
@@ -287,7 +299,11 @@ class Controller:
             rec = self._restarts.get(oc.path)
             if rec and oc.task.value == "running" and now - rec.not_before > window:
                 del self._restarts[oc.path]
-                asyncio.get_running_loop().create_task(self.store.clear_restart(str(oc.path)))
+                task = asyncio.get_running_loop().create_task(
+                    self.store.clear_restart(str(oc.path))
+                )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     def _hold_back(self, p: Plan, desired: DesiredState, now: float) -> Plan:
         """Drop work for resources that are backing off or parked."""
@@ -337,7 +353,9 @@ class Controller:
             if out.error is None:
                 self._failures.pop(key, None)
                 await self.events.emit("Normal", str(a.path), _VERBS[a.op], a.cause)
-                if a.op is Op.START_CONTAINER and "exited" in a.cause:
+                if a.op is Op.RESTART_CONTAINER or (
+                    a.op is Op.START_CONTAINER and "exited" in a.cause
+                ):
                     await self._count_restart(a, now)
                 continue
             prev = self._failures.get(key)
@@ -381,6 +399,19 @@ class Controller:
             self._seen_problems.clear()
         self._seen_problems.add((path, message))
         await self.events.emit(type_, path, reason, message)
+
+    def _health_changed(self, path: ResourcePath, state: HealthState) -> None:
+        kind = "Normal" if state.status == "healthy" else "Warning"
+        reason = {"healthy": "Healthy", "unhealthy": "Unhealthy"}.get(
+            state.status, "HealthStarting"
+        )
+        message = state.reason if state.status == "unhealthy" else state.output
+        task = asyncio.get_running_loop().create_task(
+            self.events.emit(kind, str(path), reason, message)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        self.wake()
 
     async def _watch_exits(self) -> None:
         while True:

@@ -24,6 +24,7 @@ from kukeon.model.resources import (
     AnyResource,
     Cell,
     Container,
+    Dependency,
     PullPolicy,
     Realm,
     Resources,
@@ -41,6 +42,7 @@ class Op(StrEnum):
     ENSURE_CELL_NETWORK = "ensure-cell-network"
     CREATE_CONTAINER = "create-container"
     START_CONTAINER = "start-container"
+    RESTART_CONTAINER = "restart-container"
     STOP_CONTAINER = "stop-container"
     DELETE_CONTAINER = "delete-container"
     DELETE_CELL_NETWORK = "delete-cell-network"
@@ -113,6 +115,9 @@ class PlanContext:
     restarts: Mapping[ResourcePath, RestartRecord] = field(default_factory=dict)
     prune_unowned: bool = False
     stop_grace_seconds: float = 10.0
+    # container path -> starting | healthy | unhealthy (containers with a healthCheck)
+    health: Mapping[ResourcePath, str] = field(default_factory=dict)
+    health_reason: Mapping[ResourcePath, str] = field(default_factory=dict)
 
 
 def plan(desired: DesiredState, observed: Observed, ctx: PlanContext) -> Plan:
@@ -237,11 +242,31 @@ class _Planner:
         cell_stopped = cell.path in self.ctx.stopped
         for name in sorted(set(have) - {c.name for c in cell.containers}):
             out.append(Action(Op.DELETE_CONTAINER, cell.path.child(name), "no longer declared"))
+        unmet = [d.describe() for d in cell.depends_on if not self._met(d)]
+        if unmet:
+            self.waiting.append((cell.path, "waiting for " + ", ".join(unmet)))
         for container in cell.start_order():
             path = cell.path.child(container.name)
             stopped = cell_stopped or path in self.ctx.stopped
-            out.extend(self._container(cell, container, have.get(container.name), stopped))
+            actions = self._container(cell, container, have.get(container.name), stopped)
+            if unmet:  # nothing starts before its dependencies; stopping still happens
+                actions = [a for a in actions if a.op.is_delete]
+            out.extend(actions)
         return out
+
+    def _met(self, dep: Dependency) -> bool:
+        want = self.desired.resources.get(dep.cell)
+        if not isinstance(want, Cell):
+            return False
+        have = self.containers.get(dep.cell, {})
+        for c in want.containers:
+            oc = have.get(c.name)
+            if oc is None or oc.task is not TaskState.RUNNING:
+                return False
+            checked = dep.condition == "healthy" and c.health_check is not None
+            if checked and self.ctx.health.get(dep.cell.child(c.name)) != "healthy":
+                return False
+        return True
 
     def _container(
         self, cell: Cell, c: Container, oc: ObservedContainer | None, stopped: bool
@@ -261,6 +286,8 @@ class _Planner:
             if oc.task in (TaskState.RUNNING, TaskState.CREATED, TaskState.PAUSED):
                 return [Action(Op.STOP_CONTAINER, path, "stopped by kuke stop", cell, c)]
             return []
+        if oc.task is TaskState.RUNNING and self.ctx.health.get(path) == "unhealthy":
+            return self._restart(path, cell, c, oc, unhealthy=True)
         if oc.task in (TaskState.RUNNING, TaskState.PAUSED):
             return []
         if oc.task in (TaskState.NONE, TaskState.CREATED, TaskState.UNKNOWN):
@@ -281,12 +308,20 @@ class _Planner:
         return ""
 
     def _restart(
-        self, path: ResourcePath, cell: Cell, c: Container, oc: ObservedContainer
+        self,
+        path: ResourcePath,
+        cell: Cell,
+        c: Container,
+        oc: ObservedContainer,
+        *,
+        unhealthy: bool = False,
     ) -> list[Action]:
         code = oc.exit_code if oc.exit_code is not None else -1
         record = self.ctx.restarts.get(path, RestartRecord())
         policy = c.restart_policy
-        if policy is RestartPolicy.NEVER or (policy is RestartPolicy.ON_FAILURE and code == 0):
+        if policy is RestartPolicy.NEVER or (
+            policy is RestartPolicy.ON_FAILURE and code == 0 and not unhealthy
+        ):
             return []
         if c.restart_max_retries is not None and record.count >= c.restart_max_retries:
             self.waiting.append((path, f"gave up after {record.count} restarts"))
@@ -296,6 +331,9 @@ class _Planner:
             self.waiting.append((path, f"restart in {wait:.1f}s (back-off)"))
             self.requeue.append(wait)
             return []
+        if unhealthy:
+            cause = self.ctx.health_reason.get(path, "health check failed")
+            return [Action(Op.RESTART_CONTAINER, path, f"unhealthy: {cause}", cell, c)]
         cause = f"exited with code {code}; restartPolicy {policy.value}"
         return [Action(Op.START_CONTAINER, path, cause, cell, c)]
 

@@ -22,6 +22,12 @@ class ContainerStatus:
     exit_code: int | None = None
     restart_count: int = 0
     image_digest: str = ""
+    health: str = ""  # "" (no check) | starting | healthy | unhealthy
+    health_output: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "running" and self.health in ("", "healthy")
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,12 @@ def derive(
     stopped: frozenset[ResourcePath],
     managed: frozenset[ResourcePath],
     pass_no: int,
+    health: Mapping[ResourcePath, tuple[str, str]] | None = None,
+    waiting: Mapping[ResourcePath, str] | None = None,
 ) -> dict[ResourcePath, ResourceStatus]:
+    """``health``: container path -> (status, last output); ``waiting``: cell -> why."""
+    health = health or {}
+    waiting = waiting or {}
     containers: dict[ResourcePath, dict[str, ObservedContainer]] = {}
     for oc in observed.runtime.containers:
         assert oc.path.parent is not None
@@ -81,16 +92,27 @@ def derive(
         if isinstance(res, Cell):
             have = containers.get(path, {})
             statuses = tuple(
-                _container_status(c.name, have.get(c.name), restarts.get(path.child(c.name)))
+                _container_status(
+                    c.name,
+                    have.get(c.name),
+                    restarts.get(path.child(c.name)),
+                    health.get(path.child(c.name), ("", "")),
+                )
                 for c in res.start_order()
             )
             phase, reason = _cell_phase(res, have, statuses, path in stopped, fail)
+            message = fail.message if fail else ""
+            if path in waiting and phase in ("Pending", "Creating"):
+                phase, reason, message = "Pending", "WaitingForDependency", waiting[path]
+            sick = [s for s in statuses if s.health == "unhealthy"]
+            if sick and not message:
+                message = f"{sick[0].name}: {sick[0].health_output}"
             out[path] = ResourceStatus(
                 path,
                 path.kind,
                 phase,
                 reason,
-                fail.message if fail else "",
+                message,
                 owner,
                 ips.get(path, ""),
                 statuses,
@@ -124,7 +146,10 @@ def derive(
 
 
 def _container_status(
-    name: str, oc: ObservedContainer | None, record: RestartRecord | None
+    name: str,
+    oc: ObservedContainer | None,
+    record: RestartRecord | None,
+    health: tuple[str, str],
 ) -> ContainerStatus:
     count = record.count if record else 0
     if oc is None:
@@ -136,7 +161,9 @@ def _container_status(
         TaskState.CREATED: "created",
         TaskState.NONE: "stopped",
     }.get(oc.task, "unknown")
-    return ContainerStatus(name, state, oc.pid, oc.exit_code, count, oc.image_digest)
+    if state != "running":
+        health = ("", "")
+    return ContainerStatus(name, state, oc.pid, oc.exit_code, count, oc.image_digest, *health)
 
 
 def _cell_phase(
@@ -149,8 +176,12 @@ def _cell_phase(
     running = [s for s in statuses if s.state == "running"]
     if stopped:
         return ("Stopped", "StoppedByUser") if not running else ("Deleting", "Stopping")
-    if len(running) == len(statuses):
+    if all(s.ready for s in statuses):
         return "Ready", ""
+    if len(running) == len(statuses):
+        if any(s.health == "unhealthy" for s in statuses):
+            return "Degraded", "Unhealthy"
+        return "Creating", "HealthStarting"
     for c in cell.containers:
         s = next(x for x in statuses if x.name == c.name)
         if s.state == "exited" and c.restart_policy is RestartPolicy.NEVER:
