@@ -17,7 +17,7 @@ from tests.fixtures.kukeond import TIMEOUT_SCALE, Kukeond, host_leaks, wait_for
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.cgroupv2,
-    pytest.mark.timeout(int(90 * TIMEOUT_SCALE)),
+    pytest.mark.timeout(int(60 * TIMEOUT_SCALE)),
 ]
 
 CELL = ResourcePath.of("default", "default", "default", "hog")
