@@ -155,14 +155,15 @@ class Mirror:
         )
         return out.strip()
 
-    async def has_dir(self, commit: str, path: str) -> bool:
+    async def entries(self, commit: str, path: str) -> list[str] | None:
+        """The names in directory ``path`` of ``commit``; None when it is not a directory."""
         try:
             out = await self.git.run(
-                "--git-dir", str(self.path), "cat-file", "-t", f"{commit}:{path}"
+                "--git-dir", str(self.path), "ls-tree", "--name-only", f"{commit}:{path}"
             )
         except GitError:
-            return False
-        return out.strip() == "tree"
+            return None
+        return out.splitlines()
 
     async def checkout(self, commit: str, path: str, dest: Path) -> None:
         """Write ``path`` of ``commit`` into the new directory ``dest`` (a private index, so

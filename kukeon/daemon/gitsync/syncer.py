@@ -27,7 +27,7 @@ import structlog
 from kukeon.daemon.events import EventLog
 from kukeon.daemon.gitsync.git import Git, GitError, Mirror, redact
 from kukeon.daemon.gitsync.revision import Revision, load_revision, read_checkout
-from kukeon.daemon.gitsync.spec import SOURCE_PREFIX, GitSpec
+from kukeon.daemon.gitsync.spec import SOURCE_PREFIX, GitSpec, GitSpecError
 from kukeon.daemon.sources import SUSPICIOUS_MIN, Source, Sources
 from kukeon.store.db import Store
 
@@ -97,7 +97,7 @@ class GitSyncer:
         self.sources = sources
         self.events = events
         self.wake_loop = wake
-        self.configured = list(configured)
+        self.configured = [s.validated() for s in configured]
         self.git_timeout = git_timeout
         self.tracked: dict[str, Tracked] = {}
         self._running = False
@@ -110,6 +110,10 @@ class GitSyncer:
         specs = {s.name: s for s in self.configured}
         for doc in await self.store.documents(SPEC_DOC):
             spec = GitSpec.from_doc(json.loads(doc.content))
+            try:
+                spec = spec.validated()
+            except GitSpecError as err:  # kept: its sync reports the problem, nothing pruned
+                log.error("stored git source is invalid", name=spec.name, error=str(err))
             if spec.name in specs:
                 log.warning("the config's git source replaces the API's", name=spec.name)
                 await self.store.delete_document(SPEC_DOC, spec.name)
@@ -263,7 +267,8 @@ class GitSyncer:
         if commit == st.attempted and st.error and not (t.reapply or t.confirm_empty):
             return  # already rejected and reported
         st.attempted, st.attempted_at = commit, now
-        if not await mirror.has_dir(commit, spec.path):
+        entries = await mirror.entries(commit, spec.path)
+        if entries is None:
             await self._reject(
                 t, commit, f"commit {commit[:12]}: path {spec.path!r} is not a directory in it"
             )
@@ -272,7 +277,10 @@ class GitSyncer:
         if not checkout.exists():
             partial = base / f".tmp-{commit}"
             await asyncio.to_thread(shutil.rmtree, partial, True)
-            await mirror.checkout(commit, spec.path, partial)
+            if entries:
+                await mirror.checkout(commit, spec.path, partial)
+            else:
+                partial.mkdir(parents=True)  # an empty tree: git has nothing to check out
             partial.rename(checkout)
         files = await asyncio.to_thread(read_checkout, checkout, spec.path)
         rev = load_revision(commit, files)
