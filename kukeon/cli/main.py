@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kukeon.cli.commands import apply, export, get, host, image, lifecycle, observe
+from kukeon.cli.commands import apply, export, get, git, host, image, lifecycle, observe
 from kukeon.cli.context import CliContext
 from kukeon.cli.group import KukeonGroup
 from kukeon.cli.refs import DEFAULT, Scope
@@ -57,6 +57,7 @@ for command in (
     lifecycle.stop,
     lifecycle.restart,
     image.image,
+    git.git,
     host.validate,
     export.export,
     host.doctor,
