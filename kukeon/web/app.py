@@ -8,6 +8,8 @@ import codecs
 import contextlib
 import hmac
 import ipaddress
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from http import HTTPStatus
 from importlib import resources
@@ -17,6 +19,7 @@ import structlog
 
 from kukeon.daemon.service import NotFound, Service
 from kukeon.model.errors import KukeonError
+from kukeon.reconcile.plan import Action
 from kukeon.web import views
 from kukeon.web.http import HttpError, HttpServer, Request, Response, Stream, json_response
 
@@ -28,6 +31,7 @@ STATIC = {
     "/static/app.css": ("app.css", "text/css; charset=utf-8"),
 }
 
+RECENT_ACTIONS = 100
 Route = Callable[[Request], Awaitable[Response | Stream]]
 
 
@@ -54,6 +58,7 @@ class WebUI:
     def __init__(self, service: Service, *, token: str = "") -> None:
         self.s = service
         self.token = token.encode()
+        self.recent: deque[tuple[float, Action]] = deque(maxlen=RECENT_ACTIONS)
         pkg = resources.files("kukeon.web") / "static"
         self.static = {
             route: (pkg.joinpath(name).read_bytes(), ctype)
@@ -71,6 +76,9 @@ class WebUI:
             "/api/sources": self.sources,
             "/api/plan": self.plan,
         }
+
+    def on_action(self, action: Action) -> None:
+        self.recent.append((time.time(), action))
 
     # -- the edge: host check, auth, routing, error mapping -------------------------------
     async def handle(self, req: Request) -> Response | Stream:
@@ -177,10 +185,10 @@ class WebUI:
         return Stream(chunks())
 
     async def sources(self, req: Request) -> Response:
-        return json_response(views.sources(self.s))
+        return json_response(await views.sources(self.s))
 
     async def plan(self, req: Request) -> Response:
-        return json_response(await views.plans(self.s))
+        return json_response(await views.plans(self.s, self.recent))
 
 
 def check_listen(listen: str, token: str) -> tuple[str, int]:
@@ -201,7 +209,8 @@ async def serve_web(
 ) -> AsyncIterator[list[tuple[str, int]]]:
     """Serve the UI on ``listen``; yields the bound addresses."""
     host, port = check_listen(listen, token)
-    server = HttpServer(WebUI(service, token=token).handle)
+    ui = WebUI(service, token=token)
+    server = HttpServer(ui.handle)
     try:
         addresses = await server.start(host, port)
     except OSError as err:
@@ -210,7 +219,9 @@ async def serve_web(
             hint="choose another port with --web HOST:PORT",
         ) from err
     log.info("web UI listening", addresses=[f"{h}:{p}" for h, p in addresses])
+    service.controller.action_listeners.append(ui.on_action)
     try:
         yield addresses
     finally:
+        service.controller.action_listeners.remove(ui.on_action)
         await server.close()

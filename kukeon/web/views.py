@@ -3,14 +3,16 @@ data the gRPC API serves). No HTML here: the page renders text nodes only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
 from kukeon.daemon.service import ResourceView, Service
 from kukeon.model.encode import to_manifest
 from kukeon.model.identity import Kind
-from kukeon.reconcile.plan import Plan
+from kukeon.reconcile.plan import Action, Plan
 from kukeon.store.db import Event
 
 JSON = dict[str, Any]
@@ -94,11 +96,16 @@ def plan(p: Plan) -> JSON:
     }
 
 
-async def plans(service: Service) -> JSON:
-    """What the last pass did, and what the next one would do on the last observation."""
+async def plans(service: Service, recent: Iterable[tuple[float, Action]]) -> JSON:
+    """What the next pass would do on the last observation, what the last pass did, and
+    the actions run lately (the last pass of a quiet loop is usually empty)."""
     c = service.controller
     upcoming = await c.plan_for(service.sources.desired(), fresh=False)
     return {
+        "recent": [
+            {"time": t, "op": a.op.value, "path": str(a.path), "cause": a.cause}
+            for t, a in reversed(list(recent))
+        ],
         "last": {
             "pass": c.last.number,
             "at": c.last.started,
@@ -111,9 +118,26 @@ async def plans(service: Service) -> JSON:
     }
 
 
-def sources(service: Service) -> JSON:
+async def sources(service: Service) -> JSON:
     src = service.sources
+    git = await service.git_list() if service.git is not None else []
     return {
+        "git": [
+            {
+                "name": g.spec.name,
+                "url": _without_userinfo(g.spec.url),
+                "ref": g.spec.tag or g.spec.branch,
+                "path": g.spec.path,
+                "suspended": g.spec.suspend,
+                "syncing": g.syncing,
+                "applied": g.state.applied,
+                "appliedAt": g.state.applied_at,
+                "fetched": g.state.fetched,
+                "error": g.state.error,
+                "resources": g.resources,
+            }
+            for g in git
+        ],
         "manifestsDir": str(src.manifests_dir),
         "heldEmpty": src.held_empty,
         "conflicts": [str(x) for x in src.desired().conflicts],
@@ -139,3 +163,13 @@ def event(e: Event) -> JSON:
         "reason": e.reason,
         "message": e.message,
     }
+
+
+def _without_userinfo(url: str) -> str:
+    """A git URL may carry a password (https://user:pw@host/...): never show it."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

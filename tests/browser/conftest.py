@@ -4,6 +4,7 @@ nothing is ever downloaded."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -33,21 +34,28 @@ class WebKukeond(Kukeond):
     url = ""
 
 
-@pytest.fixture
-def web_kukeond(
-    tmp_path: Path, instance: str, containerd_socket: str, busybox_archive: Path
-) -> Iterator[WebKukeond]:
-    """kukeond with ``--web 127.0.0.1:PORT`` (the fixture's own teardown and leak checks)."""
-    d = WebKukeond(tmp_path, instance, containerd_socket)
-    port = free_port()
-    d.extra_args = ["--web", f"127.0.0.1:{port}"]
-    d.url = f"http://127.0.0.1:{port}"
+@contextlib.contextmanager
+def running(d: WebKukeond, busybox_archive: Path) -> Iterator[WebKukeond]:
+    """Start ``d``; at the end, the kukeond fixture's own teardown and leak checks."""
     d.start()
     d.import_busybox(busybox_archive)
     try:
         yield d
     finally:
         _teardown(d)
+
+
+@pytest.fixture
+def web_kukeond(
+    tmp_path: Path, instance: str, containerd_socket: str, busybox_archive: Path
+) -> Iterator[WebKukeond]:
+    """kukeond with ``--web 127.0.0.1:PORT``."""
+    d = WebKukeond(tmp_path, instance, containerd_socket)
+    port = free_port()
+    d.extra_args = ["--web", f"127.0.0.1:{port}"]
+    d.url = f"http://127.0.0.1:{port}"
+    with running(d, busybox_archive):
+        yield d
 
 
 @pytest.fixture
@@ -59,7 +67,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     for arg in (
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'chromium'}",
+        "--no-first-run", "--window-size=1400,1300", f"--user-data-dir={tmp_path / 'chromium'}",
     ):  # fmt: skip
         opts.add_argument(arg)
     service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))

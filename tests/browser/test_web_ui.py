@@ -8,6 +8,7 @@ import http.client
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -15,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from kukeon.api import kukeon_pb2 as pb
-from tests.browser.conftest import WebKukeond, free_port, screenshot, tcp_listeners
+from tests.browser.conftest import WebKukeond, free_port, running, screenshot, tcp_listeners
 from tests.fixtures.kukeond import Kukeond
 
 pytestmark = pytest.mark.integration
@@ -95,7 +96,7 @@ def test_hierarchy_cell_log_live_updates_and_escaping(
     assert browser.execute_script("return window.__sameDocument") == 1
 
     # the cell page: status, spec, events and the log, which grows live
-    browser.find_element(By.LINK_TEXT, TICKER).click()
+    browser.find_element(By.CSS_SELECTOR, f'tr[data-path="{TICKER}"] a').click()
     log = wait(
         browser,
         "log lines",
@@ -146,6 +147,9 @@ def test_hierarchy_cell_log_live_updates_and_escaping(
     screenshot(browser, "events")
     browser.get(d.url + "/#/plan")
     wait(browser, "the plan", lambda b: "Last pass #" in b.find_element(By.ID, "view").text)
+    # what kukeond did, with causes: the UI was up before the cells were applied
+    done = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#view tr")]
+    assert any("create-container" in t and f"{TICKER}/main" in t for t in done), done
     screenshot(browser, "plan")
     print(f"hierarchy page: first render with the cell in {first_render * 1000:.0f} ms")
 
@@ -222,3 +226,36 @@ def test_web_ui_is_off_by_default_and_never_public_without_a_token(kukeond: Kuke
     done = subprocess.run(public, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0
     assert "refusing to serve the web UI on non-loopback" in done.stderr, done.stderr
+
+
+def test_token_guards_a_non_loopback_address(
+    tmp_path: Path,
+    instance: str,
+    containerd_socket: str,
+    busybox_archive: Path,
+    browser: webdriver.Chrome,
+) -> None:
+    port = free_port()
+    config = tmp_path / "kukeond.yaml"
+    config.write_text(
+        "apiVersion: v1beta1\nkind: ServerConfiguration\n"
+        f"spec:\n  web: {{listen: '0.0.0.0:{port}', token: s3cret}}\n"
+    )
+    d = WebKukeond(tmp_path, instance, containerd_socket)
+    d.extra_args = ["--config", str(config)]
+    d.url = f"http://127.0.0.1:{port}"
+    with running(d, busybox_archive):
+        assert d.proc is not None
+        assert tcp_listeners(d.proc.pid) == [f"0.0.0.0:{port}"]
+        assert request(d.url, "GET", "/api/status")[0] == 401
+        assert request(d.url, "GET", "/api/status?token=wrong")[0] == 401
+        assert request(d.url, "GET", "/api/status", {"Authorization": "Bearer wrong"})[0] == 401
+        assert request(d.url, "GET", "/api/status?token=s3cret")[0] == 200
+        ok = request(d.url, "GET", "/api/status", {"Authorization": "Bearer s3cret"})
+        assert ok[0] == 200 and json.loads(ok[2])["instance"] == instance
+        assert request(d.url, "GET", "/")[0] == 200  # the page itself holds no data
+        assert request(d.url, "POST", "/api/status?token=s3cret")[0] == 405
+        browser.get(d.url + "/?token=s3cret#/")
+        wait(browser, "the hierarchy with the token", lambda b: row(b, "default/default/default"))
+        browser.get(d.url + "/#/")
+        wait(browser, "the refusal", lambda b: "401" in b.find_element(By.ID, "view").text)

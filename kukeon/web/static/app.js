@@ -49,7 +49,7 @@ const bytes = (n) => {
 };
 const when = (t) => (t ? new Date(t * 1000).toLocaleTimeString() : "");
 const labels = (m) => Object.entries(m || {}).map(([k, v]) => h("span", { class: "label" }, k + "=" + v));
-const cellLink = (path) => h("a", { href: "#/cell/" + encodeURIComponent(path) }, path);
+const cellLink = (path, text) => h("a", { href: "#/cell/" + encodeURIComponent(path) }, text || path);
 const table = (heads, rows) => h("table", {}, h("thead", {}, h("tr", {}, heads.map((x) => h("th", {}, x)))), h("tbody", {}, rows));
 
 // -- a view: render() on a timer, plus cleanups (streams) when the route changes --------
@@ -99,7 +99,7 @@ function hierarchyPage(view, root) {
       const running = node.containers.filter((c) => c.state === "running").length;
       rows.push(h("tr", { class: "kind-" + node.kind, dataset: { path: node.path, kind: node.kind } },
         h("td", { style: null }, h("span", { class: "indent", dataset: { depth: depth } }, "\u2003".repeat(depth)),
-          isCell ? cellLink(node.path) : node.name),
+          isCell ? cellLink(node.path, node.name) : node.name),
         h("td", {}, node.kind),
         h("td", {}, phase(node.phase), node.reason ? h("span", { class: "muted" }, " " + node.reason) : null),
         h("td", {}, node.ip),
@@ -215,6 +215,13 @@ function sourcesPage(view, root) {
       h("p", {}, "Manifests directory: ", h("code", {}, d.manifestsDir)),
       d.heldEmpty ? h("pre", { class: "error" }, d.heldEmpty) : null,
       d.conflicts.length ? h("div", {}, h("h2", {}, "Conflicts"), h("pre", { class: "error" }, d.conflicts.join("\n"))) : null,
+      d.git.length ? h("div", {}, h("h2", {}, "Git"), table(["Name", "Repository", "Ref / path", "Applied", "Resources", "State"],
+        d.git.map((g) => h("tr", { dataset: { git: g.name } },
+          h("td", {}, g.name), h("td", {}, g.url), h("td", {}, g.ref || "default branch", g.path ? " \u2014 " + g.path : ""),
+          h("td", {}, (g.applied || "").slice(0, 12), g.appliedAt ? h("span", { class: "muted" }, " at " + when(g.appliedAt)) : ""),
+          h("td", { class: "num" }, g.resources),
+          h("td", {}, g.error ? h("pre", { class: "error" }, g.error) : (g.suspended ? "suspended" : g.syncing ? "syncing" : "ok")))))) : null,
+      h("h2", {}, "All sources"),
       table(["Source", "Revision", "Resources", "Problems"], d.sources.map((s) => h("tr", { dataset: { source: s.name } },
         h("td", {}, s.name), h("td", { class: "muted" }, s.revision),
         h("td", {}, s.resources.map((p) => h("div", {}, p))),
@@ -237,8 +244,10 @@ function planPage(view, root) {
   view.poll("/api/plan", (d, err) => {
     if (err) return fill(body, problem(err));
     const l = d.last;
+    const recent = d.recent.map((a) => h("tr", {}, h("td", { class: "muted" }, when(a.time)), h("td", {}, a.op), h("td", {}, a.path), h("td", {}, a.cause)));
     fill(body,
       h("h2", {}, "Next pass would do (on the last observation)"), planTable(d.next),
+      h("h2", {}, "Recently done"), recent.length ? table(["Time", "Action", "Path", "Cause"], recent) : h("p", { class: "muted" }, "nothing since the UI started"),
       h("h2", {}, "Last pass #" + l.pass + " at " + when(l.at) + " \u2014 " + (l.seconds * 1000).toFixed(0) + " ms, " +
         l.actions + " actions, " + l.errors + " errors"), planTable(l.plan));
   }, 2000);
