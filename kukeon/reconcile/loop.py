@@ -225,7 +225,10 @@ class Controller:
             stopped=self._stopped,
             managed=ctx.managed,
             pass_no=number,
-            health={p: (h.status, h.output) for p, h in self.health.states.items()},
+            health={
+                p: (h.status, h.reason if h.status == "unhealthy" else h.output)
+                for p, h in self.health.states.items()
+            },
             waiting=dict(the_plan.waiting),
         )
         outcomes: list[Outcome] = []

@@ -50,6 +50,7 @@ EXEC_OUTPUT_MAX = 4096
 LABEL_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_DIGEST = LABEL_PREFIX + "image-digest"
 LABEL_SPEC = LABEL_PREFIX + "spec"
+LABEL_LOG = LABEL_PREFIX + "log"  # a task recreated after a stop writes to the same log
 LABEL_MAX = 4096  # containerd's limit on len(key) + len(value)
 LOGGER = Path(__file__).with_name("logger.sh")
 LOG_MAX_BYTES = 10 << 20
@@ -278,6 +279,7 @@ class ContainerdRuntime:
                 **self.naming.labels(req.path),
                 LABEL_HASH: req.spec_hash,
                 LABEL_DIGEST: manifest,
+                LABEL_LOG: req.log_path,
             }
             fields = json.dumps(req.spec_fields, sort_keys=True, separators=(",", ":"))
             if len(LABEL_SPEC) + len(fields) <= LABEL_MAX:
@@ -332,7 +334,7 @@ class ContainerdRuntime:
         ctr = await self._get_container(ns, cid)
         if ctr is None:
             raise PermanentError(f"container {path} does not exist", hint="create it first")
-        await self._start(ns, cid, path, None)
+        await self._start(ns, cid, path, dict(ctr.labels).get(LABEL_LOG))
 
     async def _start(self, ns: str, cid: str, path: ResourcePath, log_path: str | None) -> None:
         """Make the task run: delete a stopped one, create one if missing, start it."""
