@@ -89,6 +89,7 @@ class Git:
         return cmd
 
     def _askpass(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
         script = self.home / "askpass.sh"
         if not script.exists() or script.read_text() != _ASKPASS:
             tmp = script.with_suffix(".tmp")
@@ -120,13 +121,15 @@ class Git:
             async with asyncio.timeout(timeout or self.timeout):
                 out, errout = await proc.communicate()
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
             raise GitError(
                 f"git {verb} took longer than {timeout or self.timeout:.0f}s",
                 hint="check that the repository answers",
             ) from None
+        finally:  # timed out, or the sync was cancelled (removal, shutdown): no orphan git
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.communicate()
         if proc.returncode != 0:
             message = redact(errout.decode(errors="replace").strip()) or f"exit {proc.returncode}"
             raise GitError(f"git {verb} failed: {_last_lines(message)}")
