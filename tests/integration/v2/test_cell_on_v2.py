@@ -4,6 +4,8 @@ restarted per its policy, deleting the cell removes its cgroups, doctor says "un
 
 from __future__ import annotations
 
+import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from kukeon.api import kukeon_pb2 as pb
 from kukeon.drivers.cgroups import CgroupTree, make_cgroups
 from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
-from tests.fixtures.kukeond import TIMEOUT_SCALE, Kukeond, host_leaks, wait_for
+from tests.fixtures.kukeond import ROOT, TIMEOUT_SCALE, Kukeond, host_leaks, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -103,3 +105,26 @@ def test_memory_hog_is_oom_killed_restarted_and_its_cgroups_deleted(
 def _events(kukeond: Kukeond) -> list[pb.Event]:
     request = pb.EventsRequest(prefix=f"{CELL}/main", limit=200)
     return list(kukeond.api.Events(request))
+
+
+def test_hello_world_serves_with_its_limits_in_its_leaf(unified: Path, kukeond: Kukeond) -> None:
+    """The quick-start example on v2: CNI, the published port, memory.max and pids.max."""
+    kukeond.apply((ROOT / "examples/hello-world.yaml").read_text())
+    path = "default/default/default/hello-world"
+    cell = kukeond.wait_phase(path, "Ready")
+    leaf = unified / Naming(kukeond.instance).cgroup(ResourcePath.parse(path)).lstrip("/") / "web"
+    assert read(leaf / "memory.max") == str(64 * 1024 * 1024)
+    assert read(leaf / "pids.max") == "64"
+    for url in (f"http://{cell.ip}:8080/", "http://127.0.0.1:8080/"):  # its netns, our lo
+        assert "Hello from kukeon" in wait_for(url, partial(_get, url))
+    kukeond.api.Delete(pb.DeleteRequest(paths=[path]))
+    wait_for("cell deleted", lambda: path not in kukeond.cells(), 60)
+    assert not leaf.parent.exists()
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # a netns we made, or loopback
+            return str(resp.read().decode())
+    except OSError:
+        return None
