@@ -19,6 +19,7 @@ from kukeon.api.server import serve
 from kukeon.daemon.config import ConfigError, DaemonConfig, load_config, override
 from kukeon.daemon.events import EventLog
 from kukeon.daemon.gitsync import GitSyncer
+from kukeon.daemon.policy import gate
 from kukeon.daemon.service import Service
 from kukeon.daemon.sources import Sources
 from kukeon.drivers.base import DriverError
@@ -131,6 +132,7 @@ async def run(cfg: DaemonConfig) -> None:
         sources.desired,
         cfg.log_dir,
         loop_cfg,
+        refuse=gate(cfg.policies),
     )
     git = GitSyncer(cfg.state_dir / "git", store, sources, events, controller.wake, cfg.git)
     await git.load()  # each git source's last good revision, before a pass may prune

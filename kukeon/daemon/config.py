@@ -13,6 +13,7 @@ import yaml
 from kukeon.daemon.gitsync.spec import GitSpec
 from kukeon.model.errors import KukeonError
 from kukeon.model.naming import DEFAULT_INSTANCE, Naming
+from kukeon.model.policy import OPEN, RESTRICTED, Policy
 
 DEFAULT_CONFIG = Path("/etc/kukeon/kukeond.yaml")
 
@@ -45,6 +46,8 @@ class DaemonConfig:
     web_listen: str = ""  # "" = off; "127.0.0.1:8787"
     git: tuple[GitSpec, ...] = ()  # git sources followed (spec.git)
     web_token: str = ""  # required to serve the web UI on a non-loopback address
+    # what each source's manifests may ask for: "dir", "api", "git", "git:<name>"
+    policies: tuple[tuple[str, Policy], ...] = ()
 
     @property
     def naming(self) -> Naming:
@@ -79,6 +82,45 @@ _UPSTREAM_ONLY = {
     "kukeondImage",
     "defaultMemoryLimitBytes",
 }
+
+
+_POLICY_KEYS = {
+    "privileged": "privileged",
+    "capabilities": "capabilities",
+    "bindMounts": "bind_mounts",
+    "allowedHostPaths": "allowed_host_paths",
+}
+
+
+def _policies(value: object, where: str) -> tuple[tuple[str, Policy], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must map dir, api, git or git:<name> to a policy")
+    out = []
+    for source, raw in value.items():
+        if not (source in ("dir", "api", "git") or str(source).startswith("git:")):
+            raise ConfigError(
+                f"{where}.{source}: unknown source", hint="use dir, api, git or git:<name>"
+            )
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}.{source} must be a mapping")
+        fields_ = {}
+        for k, v in raw.items():
+            if k not in _POLICY_KEYS:
+                raise ConfigError(
+                    f"{where}.{source}.{k}: unknown field", hint=", ".join(_POLICY_KEYS)
+                )
+            if k == "allowedHostPaths":
+                if not isinstance(v, list) or not all(
+                    isinstance(x, str) and x.startswith("/") for x in v
+                ):
+                    raise ConfigError(f"{where}.{source}.{k} must be a list of absolute paths")
+                v = tuple(v)
+            elif not isinstance(v, bool):
+                raise ConfigError(f"{where}.{source}.{k} must be true or false")
+            fields_[_POLICY_KEYS[k]] = v
+        base = RESTRICTED if str(source).startswith("git") else OPEN
+        out.append((str(source), replace(base, **fields_)))
+    return tuple(out)
 
 
 def parse_duration(value: object) -> float:
@@ -119,6 +161,8 @@ def load_config(path: Path | None) -> tuple[DaemonConfig, list[str]]:
                 raise ConfigError(f"{path}: spec.{key}: {err}") from err
         elif key == "containerd":
             changes["containerd_managed"] = str((value or {}).get("managed", "auto"))
+        elif key == "policy":
+            changes["policies"] = _policies(value, f"{path}: spec.policy")
         elif key == "git":
             if not isinstance(value, list):
                 raise ConfigError(f"{path}: spec.git must be a list of sources")

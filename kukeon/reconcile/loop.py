@@ -106,12 +106,14 @@ class Controller:
         desired: Callable[[], DesiredState],
         log_dir: Path,
         config: LoopConfig = LoopConfig(),
+        refuse: Callable[[DesiredState], dict[ResourcePath, str]] | None = None,
     ) -> None:
         self.d = drivers
         self.naming = naming
         self.store = store
         self.events = events
         self.desired_fn = desired
+        self.refuse = refuse or (lambda _desired: {})
         self.config = config
         self.executor = Executor(
             drivers,
@@ -194,7 +196,8 @@ class Controller:
         """The plan a pass would run for ``desired`` (for diff and dry runs)."""
         observed = await self.observe() if fresh or self.observed is None else self.observed
         inventory = await self.store.inventory()
-        return plan(desired, observed, self._context(desired, inventory, time.time()))
+        ctx = replace(self._context(desired, inventory, time.time()), refused=self.refuse(desired))
+        return plan(desired, observed, ctx)
 
     # -- one pass -----------------------------------------------------------------------
     async def pass_once(self) -> float | None:
@@ -208,10 +211,11 @@ class Controller:
             await self._finish(PassInfo(number, started, time.time() - started, 0, 1))
             return self.config.backoff_base
         self.observed = observed
+        refused = self.refuse(desired)
         ips = {c.path: c.ip or "" for c in observed.network.cells}
         self.health.sync(desired.cells(), observed.runtime.containers, ips)
         inventory = await self._update_inventory(desired, observed)
-        ctx = self._context(desired, inventory, started)
+        ctx = replace(self._context(desired, inventory, started), refused=refused)
         self._reset_restarts(observed, started)
         the_plan = self._hold_back(plan(desired, observed, ctx), desired, started)
         self.status = derive(
@@ -230,6 +234,7 @@ class Controller:
                 for p, h in self.health.states.items()
             },
             waiting=dict(the_plan.waiting),
+            refused=refused,
         )
         outcomes: list[Outcome] = []
         if not the_plan.empty:

@@ -118,6 +118,8 @@ class PlanContext:
     # container path -> starting | healthy | unhealthy (containers with a healthCheck)
     health: Mapping[ResourcePath, str] = field(default_factory=dict)
     health_reason: Mapping[ResourcePath, str] = field(default_factory=dict)
+    # cells a source's policy refuses -> why: nothing of them runs
+    refused: Mapping[ResourcePath, str] = field(default_factory=dict)
 
 
 def plan(desired: DesiredState, observed: Observed, ctx: PlanContext) -> Plan:
@@ -233,6 +235,10 @@ class _Planner:
         return cells
 
     def _cell(self, cell: Cell) -> list[Action]:
+        if cell.path in self.ctx.refused:
+            have = self.containers.get(cell.path, {})
+            why = self.ctx.refused[cell.path]
+            return [Action(Op.DELETE_CONTAINER, cell.path.child(n), why) for n in sorted(have)]
         out = self._cgroup(cell.path, cell.resources, cell)
         net = self.cell_nets.get(cell.path)
         if net is None or net.ip is None:

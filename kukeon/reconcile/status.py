@@ -65,6 +65,7 @@ def derive(
     pass_no: int,
     health: Mapping[ResourcePath, tuple[str, str]] | None = None,
     waiting: Mapping[ResourcePath, str] | None = None,
+    refused: Mapping[ResourcePath, str] | None = None,
 ) -> dict[ResourcePath, ResourceStatus]:
     """``health``: container path -> (status, last output); ``waiting``: cell -> why."""
     health = health or {}
@@ -104,6 +105,8 @@ def derive(
             message = fail.message if fail else ""
             if path in waiting and phase in ("Pending", "Creating"):
                 phase, reason, message = "Pending", "WaitingForDependency", waiting[path]
+            if refused and path in refused:
+                phase, reason, message = "Failed", "PolicyViolation", refused[path]
             sick = [s for s in statuses if s.health == "unhealthy"]
             if sick and not message:
                 message = f"{sick[0].name}: {sick[0].health_output}"

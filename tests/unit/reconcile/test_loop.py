@@ -151,3 +151,19 @@ def test_noop_pass_over_many_cells_is_fast(tmp_path: Path, n: int) -> None:
 
     elapsed = asyncio.run(go())
     print(f"no-op pass over {n} cells on fake drivers: {elapsed * 1000:.0f} ms")
+
+
+def test_a_refused_cell_runs_nothing_and_says_why(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Harness(tmp_path) as h:
+            h.want = desired(cell("web"))
+            await h.converge()
+            h.controller.refuse = lambda d: {WEB: "refused by the policy of git:ops: privileged"}
+            await h.converge()
+            await h.controller.pass_once()
+            assert not h.runtime.containers
+            status = h.controller.status[WEB]
+            assert (status.phase, status.reason) == ("Failed", "PolicyViolation")
+            assert "git:ops" in status.message
+
+    asyncio.run(go())
