@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from kukeon.drivers.base import DriverError, PermanentError
+from kukeon.model.failpoints import failpoint
 from kukeon.model.identity import Kind, ResourcePath
 from kukeon.model.naming import Naming
 from kukeon.model.resources import AnyResource
@@ -360,6 +361,7 @@ class Controller:
             assert key is not None
             if out.error is None:
                 self._failures.pop(key, None)
+                failpoint("loop.before-event-write")
                 await self.events.emit("Normal", str(a.path), _VERBS[a.op], a.cause)
                 if a.op is Op.RESTART_CONTAINER or (
                     a.op is Op.START_CONTAINER and "exited" in a.cause
@@ -397,6 +399,7 @@ class Controller:
         delay = min(first * 2 ** (count - 1), self.config.restart_cap)
         rec = RestartRecord(count, now + delay)
         self._restarts[a.path] = rec
+        failpoint("loop.before-restart-record")
         await self.store.set_restart(str(a.path), count, rec.not_before, None)
 
     async def _problem(self, type_: str, path: str, reason: str, message: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from kukeon.model.errors import KukeonError
+from kukeon.model.failpoints import failpoint
 
 T = TypeVar("T")
 
@@ -133,9 +134,11 @@ class Store:
             "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, NULL, ?)",
             (source, key, content, time.time()),
         )
+        failpoint("store.after-document-write", StoreError)
 
     async def delete_document(self, source: str, key: str) -> None:
         await self._exec("DELETE FROM documents WHERE source=? AND key=?", (source, key))
+        failpoint("store.after-document-write", StoreError)
 
     async def documents(self, source_prefix: str = "") -> list[Document]:
         rows = await self._query(
@@ -157,6 +160,7 @@ class Store:
                 [(p, s, int(k)) for p, (s, k) in entries.items()],
             )
             db.execute("COMMIT")
+            failpoint("store.after-inventory-write", StoreError)
 
         await self._run(go)
 

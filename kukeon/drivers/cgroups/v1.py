@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 
-from kukeon.drivers.base import ObservedCgroup, PermanentError
+from kukeon.drivers.base import ObservedCgroup, PermanentError, TransientError
 from kukeon.drivers.cgroups.mounts import Mounts
 from kukeon.drivers.cgroups.tree import CgroupTree, read, read_int
+from kukeon.model.failpoints import failpoint
 from kukeon.model.identity import ResourcePath
 from kukeon.model.limits import CPU_PERIOD_US, PAGE, millis_to_quota
 from kukeon.model.naming import Naming
@@ -56,6 +57,7 @@ class V1Cgroups(CgroupTree):
     def _ensure(self, path: ResourcePath, limits: Resources) -> None:
         for point in self._managed:
             self._mkdir(self._dir(point, path))
+        failpoint("cgroups.after-create", TransientError)
         self._ensure_memory(path, limits.memory_limit_bytes)
         self._ensure_cpu(path, limits)
         self._ensure_pids(path, limits.pids_limit)

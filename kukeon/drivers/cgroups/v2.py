@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
-from kukeon.drivers.base import ObservedCgroup, PermanentError
+from kukeon.drivers.base import ObservedCgroup, PermanentError, TransientError
 from kukeon.drivers.cgroups.mounts import Mounts
 from kukeon.drivers.cgroups.tree import CgroupTree, read, read_int
+from kukeon.model.failpoints import failpoint
 from kukeon.model.identity import ResourcePath
 from kukeon.model.limits import (
     CPU_PERIOD_US,
@@ -65,7 +66,7 @@ class V2Cgroups(CgroupTree):
             self._delegate(directory, enable)
         target = self._cgroup(path)
         self._mkdir(target)
-
+        failpoint("cgroups.after-create", TransientError)
         if "memory" in enable:
             file = os.path.join(target, "memory.max")
             memory = limits.memory_limit_bytes

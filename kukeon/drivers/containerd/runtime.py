@@ -39,6 +39,7 @@ from kukeon.drivers.base import (
 from kukeon.drivers.containerd import images, registry
 from kukeon.drivers.containerd.client import SNAPSHOTTER, Client, Code, mapped
 from kukeon.drivers.containerd.spec import build_spec
+from kukeon.model.failpoints import failpoint
 from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import LABEL_PREFIX, Naming
 from kukeon.model.resources import PullPolicy
@@ -291,6 +292,7 @@ class ContainerdRuntime:
                     ),
                     **c.opts(ns, lease),
                 )
+            failpoint("runtime.after-snapshot-prepare", TransientError)
             ctr = containers_pb2.Container(
                 id=cid,
                 labels=labels,
@@ -305,6 +307,7 @@ class ContainerdRuntime:
                     containers_pb2.CreateContainerRequest(container=ctr), **c.opts(ns, lease)
                 )
         self._paths[(ns, cid)] = req.path
+        failpoint("runtime.after-container-create", TransientError)
         await self._start(ns, cid, req.path, req.log_path)
 
     async def _resolve(self, ns: str, ref: str) -> str:
@@ -368,6 +371,7 @@ class ContainerdRuntime:
                     ),
                     **c.opts(ns),
                 )
+            failpoint("runtime.after-task-create", TransientError)
         with mapped(f"start task of {path}"):
             await c.tasks.Start(tasks_pb2.StartRequest(container_id=cid), **c.opts(ns))
 
@@ -481,10 +485,12 @@ class ContainerdRuntime:
     async def delete_container(self, path: ResourcePath) -> None:
         ns, cid = self._ns(path), self.naming.container_id(path)
         await self.stop_container(path, 0)
+        failpoint("runtime.after-task-delete", TransientError)
         with mapped(f"delete container {path}", ignore=(Code.NOT_FOUND,)):
             await self.client.containers.Delete(
                 containers_pb2.DeleteContainerRequest(id=cid), **self.client.opts(ns)
             )
+        failpoint("runtime.after-container-delete", TransientError)
         with mapped(f"remove snapshot of {path}", ignore=(Code.NOT_FOUND,)):
             await self.client.snapshots.Remove(
                 snapshots_pb2.RemoveSnapshotRequest(

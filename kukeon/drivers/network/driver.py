@@ -37,6 +37,7 @@ from kukeon.drivers.network.records import (
     read_records,
     write_json,
 )
+from kukeon.model.failpoints import failpoint
 from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
 from kukeon.model.resources import Cell, Egress, EgressRule
@@ -208,6 +209,7 @@ class CniNetwork:
                 await _io(self._write_record, rec)
             if not pinned:
                 await self._guard(f"pin the netns of cell {path}", netns.pin(pin, self.timeout))
+                failpoint("network.after-netns-pin", TransientError)
             elif rec.config is None:
                 # Pinned but no config on record: an ADD may have run before the record
                 # was lost; DEL with the regenerated config clears it (DEL is idempotent).
@@ -235,6 +237,7 @@ class CniNetwork:
         rec.result = await self._guard(
             f"CNI ADD of cell {rec.path}", self.cni.add(conf, att, runtime)
         )
+        failpoint("network.after-cni-add", TransientError)
         if rec.ip is None:
             raise PermanentError(f"CNI ADD of cell {rec.path} returned no IP address")
         await _io(self._write_record, rec)
@@ -263,6 +266,7 @@ class CniNetwork:
                     f"CNI DEL of cell {path}",
                     self.cni.delete(rec.config, att, rec.result, rec.runtime_config),
                 )
+                failpoint("network.after-cni-del", TransientError)
             await self._guard(f"unpin the netns of cell {path}", _io(netns.unpin, pin))
             await _io(shutil.rmtree, self.layout.etc_dir(pin_name), True)
             await _io(self.layout.record(cid).unlink, True)
