@@ -19,7 +19,7 @@ from tests.fixtures.kukeond import ROOT, TIMEOUT_SCALE, Kukeond, host_leaks, wai
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.cgroupv2,
-    pytest.mark.timeout(int(60 * TIMEOUT_SCALE)),
+    pytest.mark.timeout(int(150 * TIMEOUT_SCALE)),  # above its waits, which say what failed
 ]
 
 CELL = ResourcePath.of("default", "default", "default", "hog")
