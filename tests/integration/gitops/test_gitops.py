@@ -3,6 +3,7 @@ runs what it declares on real containerd, runc, CNI and cgroups."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -175,3 +176,12 @@ def test_sync_timing(gitd: Kukeond, remote: Remote) -> None:
         f"no-op median {sorted(noops)[2] * 1000:.0f} ms"
     )
     assert first.last_sync_seconds < 5 and sorted(noops)[2] < 2
+    out = kuke(gitd, "git", "ls")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[1].split() == [
+        "apps", remote.url, "branch", "main", "/", "3600s", first.applied_revision[:12], "ok",
+    ]  # fmt: skip
+    out = kuke(gitd, "git", "status", "apps", "-o", "json")
+    doc = json.loads(out.stdout)
+    assert doc["applied"]["revision"] == first.applied_revision and doc["resources"] == 1
+    assert doc["history"][0]["result"] == "applied: 1 resources"
