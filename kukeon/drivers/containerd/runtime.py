@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import tempfile
+import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from google.protobuf import any_pb2, empty_pb2
 from kukeon._ctdapi.events import task_pb2 as task_events
 from kukeon._ctdapi.services.containers.v1 import containers_pb2
 from kukeon._ctdapi.services.events.v1 import events_pb2
+from kukeon._ctdapi.services.leases.v1 import leases_pb2
 from kukeon._ctdapi.services.namespaces.v1 import namespace_pb2
 from kukeon._ctdapi.services.snapshots.v1 import snapshots_pb2
 from kukeon._ctdapi.services.tasks.v1 import tasks_pb2
@@ -82,6 +84,8 @@ class ContainerdRuntime:
         self._paths: dict[tuple[str, str], ResourcePath] = {}  # (namespace, id) -> path
         self._ours: dict[str, bool] = {}  # namespace -> labelled with our instance
         self._closed = False
+        self._born = time.time()
+        self._swept: set[str] = set()  # namespaces cleared of leases left by a crash
 
     def _ns(self, path: ResourcePath) -> str:
         return self.naming.namespace(path.realm)
@@ -201,6 +205,8 @@ class ContainerdRuntime:
                 orphans.append(f"namespace {ns}: no {LABEL_PREFIX}realm label")
             else:
                 realms.add(realm)
+            if ns not in self._swept:
+                await self._sweep_leases(ns)
             with mapped(f"list containers in {ns}"):
                 listed = await c.containers.List(
                     containers_pb2.ListContainersRequest(filters=[f'labels."{key}"=={value}']),
@@ -217,6 +223,18 @@ class ContainerdRuntime:
                 except ValueError as exc:
                     orphans.append(f"container {ns}/{ctr.id}: {exc}")
         return RuntimeObservation(frozenset(realms), tuple(containers), tuple(orphans))
+
+    async def _sweep_leases(self, ns: str) -> None:
+        """Delete our leases made before this process started: their maker crashed mid-way
+        (one kukeond per instance), and they would pin snapshots and content for an hour."""
+        c = self.client
+        with mapped(f"list leases in {ns}"):
+            leases = (await c.leases.List(leases_pb2.ListRequest(), **c.opts(ns))).leases
+        for lease in leases:
+            if lease.id.startswith("kukeon-") and (_ts(lease.created_at) or 0) < self._born:
+                with mapped(f"delete stale lease {lease.id}", ignore=(Code.NOT_FOUND,)):
+                    await c.leases.Delete(leases_pb2.DeleteRequest(id=lease.id), **c.opts(ns))
+        self._swept.add(ns)
 
     def _observed(self, ns: str, ctr: Any, task: Any) -> ObservedContainer:
         labels = dict(ctr.labels)
