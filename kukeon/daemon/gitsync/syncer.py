@@ -62,6 +62,7 @@ class Tracked:
     finished: int = 0
     reapply: bool = False  # the spec changed: apply the fetched commit again
     confirm_empty: bool = False  # `kuke prune --confirm-empty`: an empty commit may apply
+    rejected: str = ""  # the commit last rejected (not retried until something changes)
 
     @property
     def syncing(self) -> bool:
@@ -262,9 +263,10 @@ class GitSyncer:
         now = time.time()
         st.fetched, st.fetched_at = commit, now
         if commit == st.applied and not t.reapply:
-            st.attempted, st.error = commit, ""  # back on the good commit (e.g. a revert)
+            st.attempted = commit  # nothing new, or back on the good commit (a revert)
+            self._clear_error(t)
             return
-        if commit == st.attempted and st.error and not (t.reapply or t.confirm_empty):
+        if commit == t.rejected and not (t.reapply or t.confirm_empty):
             return  # already rejected and reported
         st.attempted, st.attempted_at = commit, now
         entries = await mirror.entries(commit, spec.path)
@@ -307,7 +309,7 @@ class GitSyncer:
         await asyncio.to_thread(_switch, checkout)
         self.sources.put_named(self._source(spec, rev))
         st.applied, st.applied_at = rev.commit, time.time()
-        st.error = ""
+        self._clear_error(t)
         t.reapply = t.confirm_empty = False
         await self.store.add_history(
             spec.source, rev.commit, f"applied: {len(rev.resources)} resources", HISTORY_KEEP
@@ -319,6 +321,7 @@ class GitSyncer:
         self.wake_loop()
 
     async def _reject(self, t: Tracked, commit: str, error: str, result: str = "") -> None:
+        t.rejected = commit
         kept = t.state.applied[:12] or "nothing"
         message = f"{error}\n{t.spec.source} stays on {kept}"
         await self.store.add_history(
@@ -338,6 +341,12 @@ class GitSyncer:
             self.sources.put_named(Source(t.spec.source, error=message))
         else:
             src.error = message
+
+    def _clear_error(self, t: Tracked) -> None:
+        t.state.error = t.rejected = ""
+        src = self.sources.named.get(t.spec.source)
+        if src is not None:
+            src.error = ""
 
     # -- persistence --------------------------------------------------------------------
     def _source(self, spec: GitSpec, rev: Revision) -> Source:

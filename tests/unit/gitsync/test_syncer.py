@@ -157,6 +157,10 @@ def test_restart_restores_the_last_good_revision_before_any_fetch(tmp_path: Path
             assert t.state.applied == good
             assert "fetch failed" in t.state.error and "stays" not in t.state.error
             assert d.owners() == {WEB: "git:apps"}
+            assert d.sources.named["git:apps"].error == t.state.error
+            (tmp_path / "gone.git").rename(remote.bare)  # reachable again: the error clears
+            await d.syncer.sync("apps", 10)
+            assert t.state.error == d.sources.named["git:apps"].error == ""
 
     run(first)
     run(second)
