@@ -122,12 +122,14 @@ class Kukeond:
     async def cells(self) -> list[Any]:
         return list((await self.api.List(pb.ListRequest(kind="Cell"))).resources)
 
-    async def wait_idle(self, timeout: float = 60.0) -> Any:
-        """Until the last pass did nothing and plans nothing (the loop runs one more pass
-        at once after any pass that acted, so this is converged, not merely between passes)."""
+    async def wait_idle(self, timeout: float = 120.0) -> Any:
+        """Until a pass that started after now did nothing and plans nothing. An empty
+        Apply wakes the loop, so this does not wait for the resync timer."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            st = await self.status()
+            number = (await self.api.Apply(pb.ApplyRequest())).pass_number
+            while (st := await self.status()).pass_number <= number:
+                await asyncio.sleep(0.02)
             if st.last_pass_actions == 0 and not st.pending.actions and not st.pending.waiting:
                 return st
             await asyncio.sleep(0.1)

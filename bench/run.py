@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NETNS_MARK = "KUKEON_BENCH_IN_NETNS"
 START, EXIT, CDELETE = "/tasks/start", "/tasks/exit", "/containers/delete"
 now = time.perf_counter
+T = TypeVar("T")
 
 
 def log(msg: str) -> None:
@@ -80,8 +81,7 @@ class Bench:
     async def by_hand_running(self, ids: list[str], after: float) -> float:
         return await self.ev.wait(START, NAMESPACE, set(ids), after, 120)
 
-    async def repeat(self, what: str, one: Callable[[int], Awaitable[tuple[float, ...]]],
-                     n: int) -> list[tuple[float, ...]]:
+    async def repeat(self, what: str, one: Callable[[int], Awaitable[T]], n: int) -> list[T]:
         out = []
         for i in range(-self.warm, n):
             r = await one(i + self.warm)
@@ -123,6 +123,8 @@ class Bench:
 
     # -- (1)+(2) one cell: start and teardown -----------------------------------------------
     async def one_cell(self) -> None:
+        """kukeon, by hand and podman take turns in each repetition, so a change in the
+        machine's load (other work on the host) hits all three alike."""
         async def kukeon(i: int) -> tuple[float, ...]:
             name = f"s{i}"
             t0 = now()
@@ -132,7 +134,7 @@ class Bench:
             t1 = now()
             await self.d.delete([name])
             t_gone = await self.gone(name, t1)
-            return t_run - t0, t_apply - t0, t_gone - t1
+            return t_run - t0, t_gone - t1, t_apply - t0
 
         async def hand(i: int) -> tuple[float, ...]:
             cid = f"hand-s{i}"
@@ -143,49 +145,50 @@ class Bench:
             await self.hand.teardown(cid)
             return t_run - t0, now() - t1
 
-        k = await self.repeat("kukeon cell start/teardown", kukeon, self.reps)
-        h = await self.repeat("by-hand ctr+CNI start/teardown", hand, self.reps)
-        ks, kt, hs, ht = (summary([r[0] for r in k]), summary([r[2] for r in k]),
-                          summary([r[0] for r in h]), summary([r[1] for r in h]))
-        self.data["cell_start"] = {"kukeon": ks, "kukeon_apply_rpc": summary([r[1] for r in k]),
-                                   "by_hand": hs}
-        self.data["teardown"] = {"kukeon": kt, "by_hand": ht}
-        self.row("cell start (Apply -> task running)", ks, "netns+CNI ADD+ctr run -d", hs, "<=1.3x")
+        pm: podman.Podman | None = None
         if self.quick or not podman.available():
             why = "--quick" if self.quick else "podman is not installed"
             self.notes.append(f"podman kube play NOT measured ({why})")
             log(self.notes[-1])
         else:
-            await self.podman_cells(ks, kt)
-        self.row("teardown, grace 0 (Delete -> all gone)", kt, "ctr task rm -f+c rm+CNI DEL", ht, "<=1.3x")
+            pm = podman.Podman(self.base / "podman")
+            self.data["podman_version"] = await pm.load(self.archive)
 
-    async def podman_cells(self, ks: dict[str, Any], kt: dict[str, Any]) -> None:
-        pm = podman.Podman(self.base / "podman")
+        async def pod(i: int) -> tuple[float, ...]:
+            assert pm is not None
+            name = f"pb{i}"
+            t0 = now()
+            await pm.play(name)  # returns once the container is started
+            t_run = now()
+            if not await pm.running(name):
+                raise RuntimeError(f"podman pod {name} is not running after kube play")
+            t1 = now()
+            await pm.down(name)
+            return t_run - t0, now() - t1
+
+        async def turn(i: int) -> tuple[tuple[float, ...], ...]:
+            return (await kukeon(i), await hand(i), await pod(i) if pm else ())
+
         try:
-            version = await pm.load(self.archive)
-
-            async def one(i: int) -> tuple[float, ...]:
-                name = f"pb{i}"
-                t0 = now()
-                await pm.play(name)
-                t_run = now()
-                if not await pm.running(name):
-                    raise RuntimeError(f"podman pod {name} is not running after kube play")
-                t1 = now()
-                await pm.down(name)
-                return t_run - t0, now() - t1
-
-            p = await self.repeat(f"podman {version} kube play/down", one, self.reps)
-            ps, pd = summary([r[0] for r in p]), summary([r[1] for r in p])
+            r = await self.repeat("cell start/teardown: kukeon, by hand, podman", turn, self.reps)
+        finally:
+            if pm is not None:
+                with contextlib.suppress(Exception):
+                    await pm.reset()
+                unmount_under(self.base / "podman")
+        col = lambda who, j: summary([x[who][j] for x in r])  # noqa: E731
+        ks, kt, hs, ht = col(0, 0), col(0, 1), col(1, 0), col(1, 1)
+        self.data["cell_start"] = {"kukeon": ks, "kukeon_apply_rpc": col(0, 2), "by_hand": hs}
+        self.data["teardown"] = {"kukeon": kt, "by_hand": ht}
+        self.row("cell start (Apply -> task running)", ks, "netns+CNI ADD+ctr run -d", hs, "<=1.3x")
+        if pm is not None:
+            ps, pd = col(2, 0), col(2, 1)
             self.data["cell_start"]["podman_kube_play"] = ps
             self.data["teardown"]["podman_stop_t0_kube_down"] = pd
-            self.data["podman_version"] = version
             self.row("cell start vs podman", ks, "podman kube play", ps, "~0.5x")
+        self.row("teardown, grace 0 (Delete -> all gone)", kt, "ctr task rm -f+c rm+CNI DEL", ht, "<=1.3x")
+        if pm is not None:
             self.row("teardown vs podman", kt, "podman pod stop -t0+kube down", pd)
-        finally:
-            with contextlib.suppress(Exception):
-                await pm.reset()
-            unmount_under(self.base / "podman")
 
     # -- (3) many cells at once --------------------------------------------------------------
     async def scale(self, n: int, keep: bool = False) -> list[str]:
