@@ -10,6 +10,8 @@ the single writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -80,18 +82,23 @@ class Store:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        recovered = None
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            db, version = self._connect()
+        except sqlite3.OperationalError as err:  # locked, I/O error, full disk: not corrupt
+            raise StoreError(f"cannot open the state store {self.path}: {err}") from err
         except sqlite3.DatabaseError as err:
-            raise StoreError(
-                f"state store {self.path} is unreadable: {err}",
-                hint="move it aside; kukeond rebuilds status from the host on start",
-            ) from err
-        version = int(row[0]) if row else 0
+            # Truncated or corrupt: keep it for a post-mortem and start empty. Status comes
+            # from the host anyway; what runs is adopted as unowned until applied again.
+            aside = self._move_aside()
+            recovered = f"state store {self.path} was unreadable ({err}); moved aside to {aside}"
+            try:
+                db, version = self._connect()
+            except sqlite3.DatabaseError as again:
+                raise StoreError(
+                    f"state store {self.path} is unreadable: {again}",
+                    hint="check the state dir's filesystem",
+                ) from again
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"state store {self.path} has schema {version}, newer than this kukeond"
@@ -99,7 +106,35 @@ class Store:
         for v in range(version + 1, SCHEMA_VERSION + 1):
             db.executescript("BEGIN;" + _MIGRATIONS[v] + "COMMIT;")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(v),))
+        if recovered is not None:
+            db.execute(
+                "INSERT INTO events (ts, type, path, reason, message) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), "Warning", "host", "StoreRecovered", recovered),
+            )
         self._db = db
+
+    def _connect(self) -> tuple[sqlite3.Connection, int]:
+        """Open and check the file; the schema version it holds (0: new)."""
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            check = db.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check[0] if check else 'no answer'}")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db, int(row[0]) if row else 0
+
+    def _move_aside(self) -> Path:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):  # the WAL belongs to the file it was written for
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+        return aside
 
     async def close(self) -> None:
         if self._db is not None:
