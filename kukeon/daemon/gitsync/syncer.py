@@ -126,6 +126,9 @@ class GitSyncer:
             t = Tracked(spec)
             if name in states:
                 t.state = GitState(**json.loads(states[name]))
+                st = t.state
+                if st.attempted and st.error.startswith(f"commit {st.attempted[:12]}"):
+                    t.rejected = st.attempted  # not judged (and recorded) again after a restart
             if spec.source in good:
                 self._restore(t, json.loads(good[spec.source]))
             self.tracked[name] = t
