@@ -83,6 +83,7 @@ class ContainerdRuntime:
         self.client = Client(socket_path, call_timeout)
         self._paths: dict[tuple[str, str], ResourcePath] = {}  # (namespace, id) -> path
         self._ours: dict[str, bool] = {}  # namespace -> labelled with our instance
+        self._configs: dict[tuple[str, str], dict[str, Any]] = {}
         self._closed = False
         self._born = time.time()
         self._swept: set[str] = set()  # namespaces cleared of leases left by a crash
@@ -290,10 +291,7 @@ class ContainerdRuntime:
         async with c.lease(ns, "create") as lease:
             manifest = req.image_digest or await self._resolve(ns, req.container.image)
             top = await images.unpack(c, ns, lease, manifest)
-            config = await images.read_json(
-                c, ns, (await images.read_json(c, ns, manifest))["config"]["digest"]
-            )
-            spec = build_spec(req, config.get("config") or {})
+            spec = build_spec(req, await self._image_config(ns, manifest))
             labels = {
                 **self.naming.labels(req.path),
                 LABEL_HASH: req.spec_hash,
@@ -327,6 +325,15 @@ class ContainerdRuntime:
         self._paths[(ns, cid)] = req.path
         failpoint("runtime.after-container-create", TransientError)
         await self._start(ns, cid, req.path, req.log_path)
+
+    async def _image_config(self, ns: str, manifest: str) -> dict[str, Any]:
+        """The image's runtime config; content-addressed, so cached by manifest digest."""
+        key = (ns, manifest)
+        if key not in self._configs:
+            doc = await images.read_json(self.client, ns, manifest)
+            config = await images.read_json(self.client, ns, doc["config"]["digest"])
+            self._configs[key] = config.get("config") or {}
+        return self._configs[key]
 
     async def _resolve(self, ns: str, ref: str) -> str:
         target = await images.image_target(self.client, ns, images.normalize_name(ref))
