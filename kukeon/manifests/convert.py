@@ -404,6 +404,7 @@ def _volumes(raw: dict[str, Any], at: FieldPath, rep: Reporter) -> tuple[Volume,
 
 
 def _port(raw: str | dict[str, Any], at: FieldPath, rep: Reporter) -> Port:
+    ip_at = at if isinstance(raw, str) else (*at, "hostIP")
     if isinstance(raw, str):
         m = _PORT.match(raw)
         assert m is not None  # the schema's pattern matched already
@@ -418,7 +419,7 @@ def _port(raw: str | dict[str, Any], at: FieldPath, rep: Reporter) -> Port:
     try:
         ipaddress.ip_address(host_ip)
     except ValueError:
-        rep.error(at, f"hostIP {host_ip!r} is not an IP address", "use e.g. 127.0.0.1")
+        rep.error(ip_at, f"hostIP {host_ip!r} is not an IP address", "use e.g. 127.0.0.1")
     return Port(
         container_port=raw["containerPort"],
         host_port=raw.get("hostPort"),

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from kukeon.manifests import convert, schema
-from kukeon.manifests.report import Reporter, did_you_mean
-from kukeon.manifests.yamlpos import Document, FieldPath, ParseProblem, parse
+from kukeon.manifests.report import Reporter, did_you_mean, field_name
+from kukeon.manifests.yamlpos import MAX_BYTES, Document, FieldPath, ParseProblem, parse
 from kukeon.model.deps import describe_cycle, find_cycle
 from kukeon.model.errors import Location, ManifestError, ManifestErrors
 from kukeon.model.resources import AnyResource, Cell
@@ -30,6 +30,9 @@ SKIPPED_KINDS = frozenset(
     }
 )
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# Past this many errors an input is not read on: a flood of broken documents would
+# otherwise cost time and memory in proportion.
+MAX_ERRORS = 100
 
 
 @dataclass(frozen=True)
@@ -153,16 +156,26 @@ def _document(data: Any, rep: Reporter, out: _Collector) -> None:
 
 
 def _load_text(text: str, source: str, out: _Collector) -> None:
+    before = len(out.errors)
     try:
         for doc in parse(text):
             for data, prefix in _items(doc):
+                if len(out.errors) - before >= MAX_ERRORS:
+                    out.errors.append(
+                        ManifestError(
+                            Location(source, doc.line_of(prefix), None),
+                            f"more than {MAX_ERRORS} errors: the rest of this input is not read",
+                            hint="fix these first",
+                        )
+                    )
+                    return
                 rep = Reporter(source, doc, prefix)
                 _document(data, rep, out)
                 out.add(rep)
     except ParseProblem as problem:
         out.errors.append(
             ManifestError(
-                Location(source, problem.line, None),
+                Location(source, problem.line, field_name(problem.path) or None),
                 problem.message,
                 hint=problem.hint,
             )
@@ -178,7 +191,8 @@ def load_text(text: str, source: str) -> LoadResult:
 
 def _load_file(path: Path, out: _Collector) -> None:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as f:
+            text = f.read(MAX_BYTES + 1)  # parse() refuses more: never read a huge file whole
     except UnicodeDecodeError as exc:
         out.errors.append(
             ManifestError(

@@ -17,6 +17,9 @@ import yaml
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 100_000  # nodes re-visited through aliases, per input
+# Composed nodes cost ~500 bytes each: a 4 MiB flood of tiny values would take ~0.5 GB and
+# seconds, so the events are counted (streaming, constant memory) before composing.
+MAX_EVENTS = 200_000
 
 FieldPath = tuple[str | int, ...]
 
@@ -179,7 +182,14 @@ class _Builder:
         )
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> ParseProblem:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> ParseProblem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses: no mark
+        return ParseProblem(
+            f"invalid YAML: {exc.reason} (character "
+            + (f"U+{exc.character:04X})" if isinstance(exc.character, int) else "in bytes)"),
+            line=text.count("\n", 0, exc.position) + 1,
+            hint="remove it, or write it as an escape in a double-quoted string",
+        )
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -203,6 +213,21 @@ def _json_documents(text: str) -> Document:
     return Document(data=data, line=1)
 
 
+def _count_events(text: str) -> None:
+    """Refuse a text of more than MAX_EVENTS YAML events; syntax errors are left to parse."""
+    try:
+        for n, event in enumerate(yaml.parse(text, Loader=_Loader)):
+            if n >= MAX_EVENTS:
+                mark = event.start_mark
+                raise ParseProblem(
+                    f"more than {MAX_EVENTS} YAML values in one input",
+                    line=int(mark.line) + 1 if mark is not None else None,
+                    hint="split it into several files",
+                )
+    except yaml.YAMLError:
+        return
+
+
 def parse(text: str) -> Iterator[Document]:
     """Yield the documents of ``text``; raises ParseProblem where reading stops."""
     if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -211,6 +236,8 @@ def parse(text: str) -> Iterator[Document]:
             line=None,
             hint="split it into several files",
         )
+    if 2 * len(text) > MAX_EVENTS:  # YAML holds at most ~2 events per character
+        _count_events(text)
     builder = _Builder()
     read = 0
     try:
@@ -224,7 +251,7 @@ def parse(text: str) -> Iterator[Document]:
         if text.lstrip()[:1] in ("{", "[") and read == 0:
             yield _json_documents(text)
             return
-        raise _yaml_problem(exc) from None
+        raise _yaml_problem(exc, text) from None
     except RecursionError:
         raise ParseProblem(
             "YAML nested too deeply", line=None, hint="flatten the document"
