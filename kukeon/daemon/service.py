@@ -22,7 +22,7 @@ from kukeon.drivers.containerd.runtime import ContainerdRuntime
 from kukeon.manifests import load_text
 from kukeon.model.deps import describe_cycle, find_cycle
 from kukeon.model.errors import KukeonError, Location, ManifestError, ManifestErrors
-from kukeon.model.identity import Kind, ResourcePath
+from kukeon.model.identity import Kind, ResourcePath, is_valid_name
 from kukeon.model.resources import AnyResource
 from kukeon.reconcile.loop import Controller
 from kukeon.reconcile.plan import Plan
@@ -272,6 +272,10 @@ class Service:
             container = res.root_container.name
         elif status is None:
             raise NotFound(f"cell {path} not found")
+        if not is_valid_name(container):  # it becomes a file name: no "/", "..", NUL
+            raise KukeonError(
+                f"{container!r} is not a container name", hint="kuke get cell lists them"
+            )
         return self.cfg.log_dir.joinpath(*path.segments, container + ".log")
 
     async def logs(
@@ -306,26 +310,32 @@ class Service:
                 await asyncio.sleep(0.25)
 
     # -- images -------------------------------------------------------------------------
+    def _namespace(self, realm: str) -> str:
+        """The containerd namespace of ``realm`` (empty: default); refuses what is not a
+        realm name, as it would name another namespace or be refused by containerd."""
+        realm = realm or "default"
+        if not is_valid_name(realm):
+            raise KukeonError(f"{realm!r} is not a realm name", hint="kuke get realms lists them")
+        return self.cfg.naming.namespace(realm)
+
     async def pull(self, ref: str, realm: str, progress: Callable[[PullProgress], None]) -> str:
-        image = await self.runtime.pull(
-            self.cfg.naming.namespace(realm or "default"), ref, progress=progress
-        )
+        image = await self.runtime.pull(self._namespace(realm), ref, progress=progress)
         self.controller.wake()
         return image.digest
 
     async def import_archive(self, realm: str, data: IO[bytes]) -> list[tuple[str, str, int]]:
-        ns = self.cfg.naming.namespace(realm or "default")
+        ns = self._namespace(realm)
         await self.runtime.ensure_namespace(realm or "default", ns)
         images = await self.runtime.import_archive(ns, data)
         self.controller.wake()
         return [(i.name, i.digest, i.size) for i in images]
 
     async def images(self, realm: str) -> list[tuple[str, str, int]]:
-        ns = self.cfg.naming.namespace(realm or "default")
+        ns = self._namespace(realm)
         return [(i.name, i.digest, i.size) for i in await self.runtime.list_images(ns)]
 
     async def remove_image(self, ref: str, realm: str) -> None:
-        await self.runtime.remove_image(self.cfg.naming.namespace(realm or "default"), ref)
+        await self.runtime.remove_image(self._namespace(realm), ref)
 
     # -- git sources --------------------------------------------------------------------
     def _git(self) -> GitSyncer:
