@@ -110,7 +110,7 @@ class Service:
             if owner and owner != API:
                 raise Refused(
                     f"{res.kind.value} {res.path} is owned by {owner}",
-                    hint=f"edit {owner.removeprefix(FILE_PREFIX)} instead",
+                    hint=_change_at(owner, "edit"),
                 )
 
     async def apply(
@@ -180,7 +180,7 @@ class Service:
             if owner and owner != API:
                 raise Refused(
                     f"{path} is owned by {owner}",
-                    hint=f"delete {owner.removeprefix(FILE_PREFIX)} instead",
+                    hint=_change_at(owner, "delete"),
                 )
         deleted = await self.sources.delete_api(targets)
         number = self.controller.last.number
@@ -439,6 +439,13 @@ class Service:
 
     def now(self) -> float:
         return time.time()
+
+
+def _change_at(owner: str, verb: str) -> str:
+    """Where to make a change to a resource another source owns."""
+    if owner.startswith("git:"):
+        return f"{verb} it in the repository {owner} follows, and push"
+    return f"{verb} {owner.removeprefix(FILE_PREFIX)} instead"
 
 
 def _revision(documents: Sequence[tuple[str, str]]) -> str:

@@ -185,3 +185,31 @@ def test_sync_timing(gitd: Kukeond, remote: Remote) -> None:
     doc = json.loads(out.stdout)
     assert doc["applied"]["revision"] == first.applied_revision and doc["resources"] == 1
     assert doc["history"][0]["result"] == "applied: 1 resources"
+
+
+ROOT_BIND = """apiVersion: v1beta1
+kind: Cell
+metadata: {name: sneaky}
+spec:
+  containers:
+    - id: main
+      image: docker.io/library/busybox:latest
+      command: [sleep, "1000"]
+      volumes: [{kind: bind, source: /, target: /host}]
+"""
+
+
+def test_git_source_asking_for_a_host_bind_of_root_is_refused(gitd: Kukeond, remote: Remote) -> None:
+    remote.commit({"sneaky.yaml": ROOT_BIND})
+    add(gitd, "ops", remote.url)
+    path = "default/default/default/sneaky"
+    cell = gitd.wait_phase(path, "Failed", 20)
+    assert cell.reason == "PolicyViolation"
+    assert "bind mount of / is not allowed" in cell.message and "spec.policy.git" in cell.message
+    assert not [c for c in cell.containers if c.state == "running"]
+    # the same manifest through the API (root-owned, open by default) runs
+    gitd.api.GitRemove(pb.GitRemoveRequest(name="ops"))
+    wait_for("pruned", lambda: path not in gitd.cells(), 20)
+    gitd.apply(ROOT_BIND)
+    gitd.wait_phase(path, "Ready", 20)
+    gitd.api.Delete(pb.DeleteRequest(paths=[path]))
