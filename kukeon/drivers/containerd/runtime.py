@@ -77,6 +77,34 @@ def log_uri(log_path: str, max_bytes: int = LOG_MAX_BYTES) -> str:
     return f"binary://{LOGGER}?{query}"
 
 
+class _Drain:
+    """Non-blocking readers of an exec's FIFOs; keeps the first EXEC_OUTPUT_MAX bytes of
+    each stream and discards the rest, so a chatty process never blocks on a full pipe."""
+
+    def __init__(self, fifos: list[Path]) -> None:
+        self.fds = [os.open(f, os.O_RDONLY | os.O_NONBLOCK) for f in fifos]
+        self.data = [b"" for _ in fifos]
+
+    def read(self) -> None:
+        for i, fd in enumerate(self.fds):
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                self.data[i] = (self.data[i] + chunk)[:EXEC_OUTPUT_MAX]
+
+    def text(self) -> str:
+        return b"".join(self.data).decode(errors="replace")[:EXEC_OUTPUT_MAX]
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
 class ContainerdRuntime:
     def __init__(self, socket_path: str, naming: Naming, *, call_timeout: float = 60.0) -> None:
         self.naming = naming
@@ -463,49 +491,65 @@ class ContainerdRuntime:
         process.update(args=argv, terminal=False)
         exec_id = "kk-" + os.urandom(6).hex()
         with tempfile.TemporaryDirectory(prefix="kukeon-exec-") as tmp:
-            # two files: the shim opens each URI once per stream, at offset 0
-            out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+            # FIFOs we drain while it runs: with file:// the shim sends both streams to
+            # the stdout file, each from offset 0, so one overwrites the other
+            streams = [Path(tmp, "stdout"), Path(tmp, "stderr")]
+            for fifo in streams:
+                os.mkfifo(fifo, 0o600)
+            output = _Drain(streams)
             request = tasks_pb2.ExecProcessRequest(
                 container_id=cid,
                 exec_id=exec_id,
                 terminal=False,
-                stdout=f"file://{out}",
-                stderr=f"file://{err}",
+                stdout=str(streams[0]),
+                stderr=str(streams[1]),
                 spec=any_pb2.Any(type_url=PROCESS_TYPE, value=json.dumps(process).encode()),
             )
-            with mapped(f"exec in {path}"):
-                await c.tasks.Exec(request, **c.opts(ns))
             try:
-                wait = c.tasks.Wait(
-                    tasks_pb2.WaitRequest(container_id=cid, exec_id=exec_id),
-                    **c.opts(ns, timeout=timeout + 30),
-                )
-                with mapped(f"start exec in {path}"):
-                    await c.tasks.Start(
-                        tasks_pb2.StartRequest(container_id=cid, exec_id=exec_id), **c.opts(ns)
-                    )
-                try:
-                    async with asyncio.timeout(timeout):
-                        with mapped(f"wait for exec in {path}"):
-                            code = int((await wait).exit_status)
-                except TimeoutError:
-                    wait.cancel()
-                    with mapped(f"kill exec in {path}", ignore=(Code.NOT_FOUND,)):
-                        await c.tasks.Kill(
-                            tasks_pb2.KillRequest(
-                                container_id=cid, exec_id=exec_id, signal=signal.SIGKILL
-                            ),
-                            **c.opts(ns),
-                        )
-                    code = -1
+                with mapped(f"exec in {path}"):
+                    await c.tasks.Exec(request, **c.opts(ns))
+                code = await self._run_exec(path, ns, cid, exec_id, timeout, output)
             finally:
+                output.close()
                 with mapped(f"delete exec in {path}", ignore=(Code.NOT_FOUND,)):
                     await c.tasks.DeleteProcess(
                         tasks_pb2.DeleteProcessRequest(container_id=cid, exec_id=exec_id),
                         **c.opts(ns),
                     )
-            text = b"".join(f.read_bytes()[:EXEC_OUTPUT_MAX] for f in (out, err) if f.exists())
-        return code, text.decode(errors="replace")[:EXEC_OUTPUT_MAX]
+            return code, output.text()
+
+    async def _run_exec(
+        self, path: ResourcePath, ns: str, cid: str, exec_id: str, timeout: float, output: _Drain
+    ) -> int:
+        """Start the exec'd process and wait for it, draining its output; -1 on timeout."""
+        c = self.client
+        wait = asyncio.ensure_future(
+            c.tasks.Wait(
+                tasks_pb2.WaitRequest(container_id=cid, exec_id=exec_id),
+                **c.opts(ns, timeout=timeout + 30),
+            )
+        )
+        try:
+            with mapped(f"start exec in {path}"):
+                await c.tasks.Start(
+                    tasks_pb2.StartRequest(container_id=cid, exec_id=exec_id), **c.opts(ns)
+                )
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not wait.done() and asyncio.get_running_loop().time() < deadline:
+                output.read()
+                await asyncio.wait([wait], timeout=0.02)
+            output.read()
+            if wait.done():
+                with mapped(f"wait for exec in {path}"):
+                    return int(wait.result().exit_status)
+            with mapped(f"kill exec in {path}", ignore=(Code.NOT_FOUND,)):
+                await c.tasks.Kill(
+                    tasks_pb2.KillRequest(container_id=cid, exec_id=exec_id, signal=signal.SIGKILL),
+                    **c.opts(ns),
+                )
+            return -1
+        finally:
+            wait.cancel()
 
     async def delete_container(self, path: ResourcePath) -> None:
         ns, cid = self._ns(path), self.naming.container_id(path)
