@@ -31,6 +31,7 @@ SPACE = ResourcePath.of("default", "default")
 class HostState:
     containers: dict[str, str] = field(default_factory=dict)  # container path -> task state
     pids: dict[str, int] = field(default_factory=dict)  # container path -> task pid
+    specs: dict[str, dict[str, object]] = field(default_factory=dict)  # path -> spec label
     tasks: int = 0
     snapshots: list[str] = field(default_factory=list)  # active snapshot keys
     leases: list[str] = field(default_factory=list)
@@ -95,6 +96,7 @@ async def _containerd(d: Kukeond, naming: Naming, st: HostState) -> None:
         obs = await rt.observe()
         for oc in obs.containers:
             st.containers[str(oc.path)] = oc.task.value
+            st.specs[str(oc.path)] = dict(oc.spec_fields or {})
             if oc.task is TaskState.RUNNING:
                 st.pids[str(oc.path)] = oc.pid
         c = rt.client

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.integration
 
 CELL = "default/default/default/fp"
 CASES = [(name, phase) for name, (phases, _) in POINTS.items() for phase in phases]
-RUNNING = "exec sleep 3600"
+RUNNING = "trap 'exit 0' TERM; sleep 3600 & wait"
 # Exits once (code 3) a few seconds after its first start, then runs: the rootfs (and the
 # marker file in it) survives a restart of the task.
-FLAKY = "if [ -e /ran ]; then exec sleep 3600; fi; touch /ran; sleep 3; exit 3"
+FLAKY = "if [ -e /ran ]; then trap 'exit 0' TERM; sleep 3600 & wait; fi; touch /ran; sleep 3; exit 3"
 
 
 def cell_yaml(cmd: str = RUNNING) -> str:
