@@ -18,6 +18,7 @@ from kukeon.daemon.events import EventLog
 from kukeon.daemon.gitsync import GitSpec, GitSyncer, GitView, Tracked
 from kukeon.daemon.sources import API, FILE_PREFIX, Sources
 from kukeon.drivers.base import PullProgress
+from kukeon.drivers.cgroups.mounts import read_mounts
 from kukeon.drivers.containerd.runtime import ContainerdRuntime
 from kukeon.manifests import load_text
 from kukeon.model.deps import describe_cycle, find_cycle
@@ -27,7 +28,7 @@ from kukeon.model.resources import AnyResource
 from kukeon.reconcile.loop import Controller
 from kukeon.reconcile.plan import Plan
 from kukeon.reconcile.status import ResourceStatus
-from kukeon.store.db import Store
+from kukeon.store.db import Event, Store
 
 CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap", "firewall")
 
@@ -218,6 +219,16 @@ class Service:
                 continue
             out.append(ResourceView(status, desired.get(path), path in stopped))
         return out
+
+    def event_stream(
+        self, *, after_id: int, prefix: str, limit: int, follow: bool
+    ) -> AsyncIterator[Event]:
+        """Events after ``after_id`` of ``prefix`` (a resource path) and what is below it.
+        The prefix must be a path: the store matches it with LIKE, where ``%`` and ``_``
+        are wildcards and a pattern over 50,000 bytes is an error."""
+        if prefix:
+            self._path(prefix)
+        return self.events.stream(after_id=after_id, prefix=prefix, limit=limit, follow=follow)
 
     def get(self, path_text: str) -> ResourceView:
         path = self._path(path_text)
@@ -416,7 +427,21 @@ class Service:
             Check("iptables", ipt is not None, ipt or "not found", "apt-get install iptables")
         )
         mode = self.controller.d.cgroups.mode
-        checks.append(Check("cgroups", True, f"{mode} mode"))
+        try:
+            controllers = read_mounts(Path("/proc/self/mountinfo")).controllers()
+        except (OSError, ValueError):
+            controllers = []
+        wanted = {"cpu", "memory", "pids"}
+        missing = sorted(wanted - set(controllers))
+        detail = f"{'unified v2' if mode == 'unified' else mode} mode, controllers: "
+        checks.append(
+            Check(
+                "cgroups",
+                not missing,
+                detail + (" ".join(controllers) or "none"),
+                f"enable the {', '.join(missing)} controller(s)" if missing else "",
+            )
+        )
         mode_bits = self.cfg.socket.stat().st_mode & 0o777 if self.cfg.socket.exists() else 0
         checks.append(
             Check(

@@ -36,6 +36,15 @@ class Mounts:
             return "unified"
         raise ValueError("no cgroup controllers are mounted")
 
+    def controllers(self) -> list[str]:
+        """Controllers available to kukeon: v1 ones mounted, or the unified root's."""
+        if self.mode == "unified" and self.unified:
+            try:
+                return (Path(self.unified) / "cgroup.controllers").read_text().split()
+            except OSError:
+                return []
+        return sorted(k for k in self.v1 if not k.startswith("name="))
+
     def hierarchies(self) -> list[str]:
         """Every distinct mount point: runc creates a container's path in each of them."""
         points = list(dict.fromkeys(self.v1.values()))

@@ -157,3 +157,11 @@ def test_spaces_resolve_names_inside_and_are_isolated_across(kukeond: Kukeond) -
 
     assert fetch_from("default/front/default/client") == 0
     assert fetch_from("default/back/default/other") != 0
+
+
+def test_doctor_reports_the_host(kukeond: Kukeond) -> None:
+    checks = {c.name: c for c in kukeond.api.Doctor(pb.DoctorRequest()).checks}
+    assert checks["containerd"].ok and checks["runc"].ok and checks["cni:bridge"].ok
+    mode = "unified v2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "hybrid"
+    assert checks["cgroups"].ok and mode in checks["cgroups"].detail
+    assert "memory" in checks["cgroups"].detail

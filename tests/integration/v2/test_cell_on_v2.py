@@ -94,7 +94,8 @@ def test_memory_hog_is_oom_killed_restarted_and_its_cgroups_deleted(
     assert starts and "restartPolicy on-failure" in starts[0]
 
     doctor = {c.name: c for c in kukeond.api.Doctor(pb.DoctorRequest()).checks}
-    assert doctor["cgroups"].ok and "unified" in doctor["cgroups"].detail
+    assert doctor["cgroups"].ok and "unified v2" in doctor["cgroups"].detail
+    assert {"cpu", "memory", "pids"} <= set(doctor["cgroups"].detail.split("controllers: ")[1].split())
 
     kukeond.api.Delete(pb.DeleteRequest(paths=[str(CELL)]))
     wait_for("cell deleted", lambda: str(CELL) not in kukeond.cells(), 60)
