@@ -3,7 +3,10 @@
 #   installs what is missing (system packages, kukeon in /opt/kukeon/venv), starts kukeond
 #   (with its own containerd when none is running), applies examples/hello-world.yaml and
 #   prints where the page is served. Safe to run again.
-#   ./install.sh --uninstall   stops kukeond and removes everything it created.
+#   ./install.sh --uninstall [--yes] [--keep-data]
+#                              stops kukeond and removes every container, network, cgroup
+#                              and file it created (--keep-data keeps /var/lib/kukeon:
+#                              the store and images).
 # Environment: KUKEON_WHEELHOUSE=DIR installs Python packages from DIR only (offline).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +21,19 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "install.sh: run as root (sudo ./install.sh)" >&2; exit 2; }
 
 uninstall() {
+  local keep=no yes=no
+  for arg in "$@"; do
+    case "$arg" in
+      --keep-data) keep=yes ;;
+      --yes|-y) yes=yes ;;
+      *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+  done
+  if [ $yes = no ]; then
+    [ -t 0 ] || { echo "install.sh --uninstall: add --yes to confirm (no terminal to ask)" >&2; exit 2; }
+    read -r -p "Remove kukeon and everything it runs on this host? [y/N] " answer
+    case "$answer" in y|Y|yes) ;; *) echo "nothing removed"; exit 1 ;; esac
+  fi
   if [ -x "$VENV/bin/kuke" ] && [ -S "$SOCK" ]; then
     say "deleting the example"
     "$VENV/bin/kuke" delete -f examples/hello-world.yaml --wait --timeout 60s || true
@@ -31,10 +47,15 @@ uninstall() {
     for _ in $(seq 50); do kill -0 "$(cat /run/kukeon/kukeond.pid)" 2>/dev/null || break; sleep 0.1; done
   fi
   [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -m kukeon.app.uninstall
-  rm -rf "$PREFIX" /usr/local/bin/kuke /usr/local/bin/kukeond /run/kukeon /var/lib/kukeon /var/log/kukeon
-  say "kukeon removed (manifests in /etc/kukeon were kept)"
+  rm -rf "$PREFIX" /usr/local/bin/kuke /usr/local/bin/kukeond /run/kukeon /var/log/kukeon
+  if [ $keep = yes ]; then
+    say "kukeon removed (kept /var/lib/kukeon and the manifests in /etc/kukeon)"
+  else
+    rm -rf /var/lib/kukeon
+    say "kukeon removed (the manifests in /etc/kukeon were kept)"
+  fi
 }
-[ "${1:-}" = "--uninstall" ] && { uninstall; exit 0; }
+if [ "${1:-}" = "--uninstall" ]; then shift; uninstall "$@"; exit 0; fi
 
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then

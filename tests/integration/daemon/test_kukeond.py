@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import urllib.request
@@ -165,3 +166,22 @@ def test_doctor_reports_the_host(kukeond: Kukeond) -> None:
     mode = "unified v2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "hybrid"
     assert checks["cgroups"].ok and mode in checks["cgroups"].detail
     assert "memory" in checks["cgroups"].detail
+
+
+def test_drift_is_corrected_with_an_event(kukeond: Kukeond) -> None:
+    kukeond.apply(cell_yaml("drifty") + "  resources: {pidsLimit: 50}\n")
+    path = "default/default/default/drifty"
+    kukeond.wait_phase(path, "Ready")
+    naming = Naming(kukeond.instance)
+    pids_max = Path("/sys/fs/cgroup/pids", naming.cgroup(ResourcePath.parse(path)).lstrip("/"), "pids.max")
+    if not pids_max.exists():  # unified v2
+        pids_max = Path("/sys/fs/cgroup", naming.cgroup(ResourcePath.parse(path)).lstrip("/"), "pids.max")
+    assert pids_max.read_text().strip() == "50"
+    pids_max.write_text("77")  # changed by hand
+    wait_for("limit restored", lambda: pids_max.read_text().strip() == "50", 15)
+    evs = list(kukeond.api.Events(pb.EventsRequest(prefix=path, limit=100)))
+    assert any(e.reason == "CgroupEnsured" and "limits differ: pids_limit" in e.message for e in evs)
+    # a container killed behind kukeond's back is started again
+    pid = kukeond.cell(path).containers[0].pid
+    os.kill(pid, signal.SIGKILL)
+    wait_for("restarted", lambda: (c := kukeond.cell(path)) and c.containers[0].pid not in (0, pid) and c.phase == "Ready", 20)
