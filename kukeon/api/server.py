@@ -30,6 +30,34 @@ from kukeon.reconcile.plan import Plan
 log = structlog.get_logger("kukeon.api")
 T = TypeVar("T")
 MAX_IMPORT_BYTES = 2 << 30
+# A status message travels percent-encoded in a header; past ~8 KiB of headers the client
+# sees RESOURCE_EXHAUSTED instead of the error (e.g. one echoing a 64 KiB name).
+MAX_DETAILS_BYTES = 4096
+MAX_DETAILS_LINE = 300
+
+
+def _encoded_len(text: str) -> int:
+    """Length of ``text`` as gRPC percent-encodes it (bytes outside printable ASCII, %)."""
+    return sum(1 if 0x20 <= b <= 0x7E and b != 0x25 else 3 for b in text.encode())
+
+
+def _fit(text: str) -> str:
+    """``text`` cut to a status message the client will receive: whole lines while they
+    fit (each cut at MAX_DETAILS_LINE characters), then how many were left out."""
+    text = text.encode("utf-8", "backslashreplace").decode()  # a lone surrogate from JSON
+    lines = [
+        line if len(line) <= MAX_DETAILS_LINE else line[:MAX_DETAILS_LINE] + "..."
+        for line in text.split("\n")
+    ]
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        used += _encoded_len(line) + 3
+        if used > MAX_DETAILS_BYTES - 100:
+            out.append(f"... and {len(lines) - i} more line(s)")
+            break
+        out.append(line)
+    return "\n".join(out)
 
 
 def _problem(e: ManifestError) -> pb.Problem:
@@ -124,15 +152,17 @@ async def _guard(context: grpc.aio.ServicerContext[Any, Any], call: Callable[[],
     try:
         return await call()
     except ManifestErrors as err:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "\n".join(str(e) for e in err.errors))
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT, _fit("\n".join(str(e) for e in err.errors))
+        )
     except NotFound as err:
-        await context.abort(grpc.StatusCode.NOT_FOUND, str(err))
+        await context.abort(grpc.StatusCode.NOT_FOUND, _fit(str(err)))
     except Refused as err:
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(err))
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, _fit(str(err)))
     except TransientError as err:
-        await context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+        await context.abort(grpc.StatusCode.UNAVAILABLE, _fit(str(err)))
     except KukeonError as err:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _fit(str(err)))
 
 
 def _docs(documents: Any) -> list[tuple[str, str]]:
@@ -245,12 +275,15 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
         return await _guard(context, go)  # type: ignore[no-any-return]
 
     async def Events(self, request: Any, context: Any) -> AsyncIterator[pb.Event]:
-        stream = self.s.events.stream(
-            after_id=request.after_id,
-            prefix=request.prefix,
-            limit=request.limit or 200,
-            follow=request.follow,
-        )
+        try:
+            stream = self.s.event_stream(
+                after_id=request.after_id,
+                prefix=request.prefix,
+                limit=request.limit if request.limit > 0 else 200,
+                follow=request.follow,
+            )
+        except KukeonError as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _fit(str(err)))
         async for e in stream:
             yield pb.Event(
                 id=e.id, time=e.ts, type=e.type, path=e.path, reason=e.reason, message=e.message
@@ -264,9 +297,9 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
             async for data in stream:
                 yield pb.LogChunk(data=data)
         except NotFound as err:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(err))
+            await context.abort(grpc.StatusCode.NOT_FOUND, _fit(str(err)))
         except KukeonError as err:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _fit(str(err)))
 
     async def Start(self, request: Any, context: Any) -> pb.TargetReply:
         async def go() -> pb.TargetReply:
