@@ -15,11 +15,11 @@ BUSY = tuple(
     Path(p)
     for p in (
         "/run/containerd", "/var/lib/containerd", "/run/runc", "/run/systemd", "/run/user",
-        "/run/lock", "/run/postgresql", "/var/lib/postgresql", "/var/lib/systemd", "/root/.config",
-        "/root/.local", "/root/.pki", "/root/.wdm",
-        "/var/lib/apt", "/var/lib/dpkg", "/var/lib/PackageKit", "/run/netns", "/root/.cache",
+        "/run/lock", "/run/postgresql", "/var/lib/postgresql", "/var/lib/systemd",
+        "/var/lib/apt", "/var/lib/dpkg", "/var/lib/PackageKit", "/run/netns",
     )
 )  # fmt: skip
+HOME = "/root"  # its dot-entries are toolchains, caches and histories of other tools
 
 
 def snapshot(tops: Iterable[Path], exclude: Iterable[Path] = ()) -> dict[str, int]:
@@ -28,13 +28,20 @@ def snapshot(tops: Iterable[Path], exclude: Iterable[Path] = ()) -> dict[str, in
     out: dict[str, int] = {}
     for top in tops:
         for root, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if os.path.join(root, d) not in skip]
+            dirs[:] = [
+                d
+                for d in dirs
+                if os.path.join(root, d) not in skip and not (root == HOME and d[0] == ".")
+            ]
             for name in (*dirs, *files):
+                if root == HOME and name[0] == ".":
+                    continue
                 path = os.path.join(root, name)
                 with contextlib.suppress(OSError):
                     out[path] = os.lstat(path).st_mtime_ns
-            with contextlib.suppress(OSError):
-                out[root] = os.lstat(root).st_mtime_ns
+            if root != HOME:  # a dot-file written there would change it: new files show
+                with contextlib.suppress(OSError):
+                    out[root] = os.lstat(root).st_mtime_ns
     return out
 
 
