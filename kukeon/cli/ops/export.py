@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kukeon.cli.ops.validate import load_local
 from kukeon.cli.output import Out
 
 
@@ -18,21 +19,10 @@ class ExportOptions:
 
 def run_export(opts: ExportOptions, out: Out) -> int:
     from kukeon.export import to_kubernetes, to_yaml, write_dir
-    from kukeon.manifests import LoadResult, load_paths, load_text
 
-    results: list[LoadResult] = []
-    paths = [Path(f) for f in opts.files if f != "-"]
-    if paths:
-        results.append(load_paths(paths, recursive=opts.recursive))
-    if "-" in opts.files:
-        results.append(load_text(out.stdin.read(), "-"))
-    for w in (w for r in results for w in r.warnings):
-        out.warn(f"warning: {w}")
-    errors = [e for r in results for e in r.errors]
-    if errors:
-        for e in errors:
-            out.warn(str(e))
-        out.warn(f"{len(errors)} error(s); nothing exported")
+    results = load_local(opts.files, opts.recursive, out)
+    if results is None:
+        out.warn("nothing exported")
         return 2
     exported = to_kubernetes(r for result in results for r in result.resources)
     for note in (n for e in exported for n in e.notes):
