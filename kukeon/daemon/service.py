@@ -30,6 +30,7 @@ from kukeon.reconcile.plan import Plan
 from kukeon.reconcile.status import ResourceStatus
 from kukeon.store.db import Event, Store
 
+MAX_EVENT_PREFIX = 1024
 CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap", "firewall")
 
 
@@ -223,11 +224,15 @@ class Service:
     def event_stream(
         self, *, after_id: int, prefix: str, limit: int, follow: bool
     ) -> AsyncIterator[Event]:
-        """Events after ``after_id`` of ``prefix`` (a resource path) and what is below it.
-        The prefix must be a path: the store matches it with LIKE, where ``%`` and ``_``
-        are wildcards and a pattern over 50,000 bytes is an error."""
-        if prefix:
-            self._path(prefix)
+        """Events after ``after_id`` of ``prefix`` (a resource path, git:NAME, host) and of
+        what is below it. The store matches the prefix with LIKE, where ``%`` and ``_`` are
+        wildcards, a pattern ends at a NUL and one over 50,000 bytes is an error: such a
+        prefix is refused."""
+        if len(prefix) > MAX_EVENT_PREFIX or any(c in prefix for c in "%_\x00"):
+            raise KukeonError(
+                f"{prefix[:80]!r} is not a resource path or a source name",
+                hint="e.g. default/default/default/web, or git:NAME",
+            )
         return self.events.stream(after_id=after_id, prefix=prefix, limit=limit, follow=follow)
 
     def get(self, path_text: str) -> ResourceView:
