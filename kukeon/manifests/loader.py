@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +192,15 @@ def load_text(text: str, source: str) -> LoadResult:
 
 def _load_file(path: Path, out: _Collector) -> None:
     try:
-        with path.open(encoding="utf-8") as f:
+        # O_NONBLOCK: a FIFO named *.yaml must not stall the loader on open()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            out.errors.append(
+                ManifestError(Location(str(path)), "not a regular file", hint="remove it")
+            )
+            return
+        with open(fd, encoding="utf-8") as f:
             text = f.read(MAX_BYTES + 1)  # parse() refuses more: never read a huge file whole
     except UnicodeDecodeError as exc:
         out.errors.append(

@@ -134,7 +134,7 @@ class WebUI:
         return json_response(views.resource(self.s.get(req.arg("path")), manifest=True))
 
     async def events(self, req: Request) -> Response:
-        stream = self.s.events.stream(
+        stream = self.s.event_stream(
             after_id=req.int_arg("after", 0),
             prefix=req.arg("prefix"),
             limit=req.int_arg("limit", 100, low=1, high=1000),
@@ -145,7 +145,7 @@ class WebUI:
     async def events_stream(self, req: Request) -> Stream:
         # EventSource resends the last id it saw when it reconnects
         after = req.headers.get("last-event-id", "") or req.arg("after", "0")
-        stream = self.s.events.stream(
+        stream = self.s.event_stream(
             after_id=int(after) if after.isdigit() else 0,
             prefix=req.arg("prefix"),
             limit=req.int_arg("limit", 100, low=1, high=1000),

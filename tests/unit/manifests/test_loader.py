@@ -455,3 +455,12 @@ def test_exported_status_and_generation_are_ignored_with_warnings() -> None:
     result = load_text(text + "status: {state: Ready}\n", "f")
     assert result.ok
     assert [w.location.field for w in result.warnings] == ["metadata.generation", "status"]
+
+
+def test_a_fifo_named_like_a_manifest_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "stuck.yaml"
+    os.mkfifo(fifo)
+    result = load_paths([tmp_path])
+    assert not result.ok and result.errors[0].message == "not a regular file"
