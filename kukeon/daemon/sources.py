@@ -142,22 +142,21 @@ class Sources:
             if self.api.get(res.path) == res:
                 unchanged.append(str(res.path))
                 continue
-            self.api[res.path] = res
+            # the store first: a failed write (full disk) must leave memory unchanged too
             await self.store.put_document(API, str(res.path), json.dumps(to_manifest(res)))
-            changed.append(str(res.path))
-        if changed:
+            self.api[res.path] = res
             self._desired = None
+            changed.append(str(res.path))
         return changed, unchanged
 
     async def delete_api(self, paths: Iterable[ResourcePath]) -> list[str]:
         deleted = []
         for path in paths:
             for p in [p for p in self.api if p.is_within(path)]:
-                del self.api[p]
                 await self.store.delete_document(API, str(p))
+                del self.api[p]
+                self._desired = None
                 deleted.append(str(p))
-        if deleted:
-            self._desired = None
         return deleted
 
     # -- named sources (git): their owner feeds each one's last good content -----------

@@ -4,6 +4,7 @@ in labels, so ``observe()`` rebuilds everything from containerd alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -425,8 +426,15 @@ class ContainerdRuntime:
                     **c.opts(ns),
                 )
             failpoint("runtime.after-task-create", TransientError)
-        with mapped(f"start task of {path}"):
+        with mapped(f"start task of {path}", ignore=(Code.NOT_FOUND,)):
             await c.tasks.Start(tasks_pb2.StartRequest(container_id=cid), **c.opts(ns))
+            return
+        # NOT_FOUND "container not created": containerd has the task but its shim does not
+        # (a create cut short by a crash). It can never start: drop it, so the retry makes it.
+        with contextlib.suppress(DriverError):
+            await self._kill(ns, cid, signal.SIGKILL)
+        await self._delete_task(ns, cid)
+        raise TransientError(f"the task of {path} was half created; it is created again")
 
     @staticmethod
     def _log_of(task: Any) -> str | None:
@@ -590,7 +598,7 @@ class ContainerdRuntime:
             finally:
                 call.cancel()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)  # the gap where exits are missed stays short
 
     async def _task_exit(self, env: Any) -> TaskExit | None:
         ev = task_events.TaskExit.FromString(env.event.value)

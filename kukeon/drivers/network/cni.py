@@ -42,7 +42,9 @@ class CniError(Exception):
 
 
 class CniPluginMissing(CniError):
-    pass
+    @property
+    def permanent(self) -> bool:
+        return False  # the host's fault, not the spec's: retried until it is installed
 
 
 class CniTimeout(CniError):
