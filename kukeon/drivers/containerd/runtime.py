@@ -555,6 +555,8 @@ class ContainerdRuntime:
                     tasks_pb2.KillRequest(container_id=cid, exec_id=exec_id, signal=signal.SIGKILL),
                     **c.opts(ns),
                 )
+            # a process still running cannot be deleted: let the SIGKILL land first
+            await asyncio.wait([wait], timeout=5.0)
             return -1
         finally:
             wait.cancel()

@@ -268,9 +268,13 @@ class CniNetwork:
                 )
                 failpoint("network.after-cni-del", TransientError)
             await self._guard(f"unpin the netns of cell {path}", _io(netns.unpin, pin))
-            await _io(shutil.rmtree, self.layout.etc_dir(pin_name), True)
-            await _io(self.layout.record(cid).unlink, True)
-        await self._rewrite_peers(ResourcePath(path.segments[:2]))
+            space = ResourcePath(path.segments[:2])
+            # under the space's lock: a peer rewrite running now would recreate the hosts
+            # file inside a directory being removed, and the directory would stay
+            async with self._lock(f"space:{space}"):
+                await _io(self.layout.record(cid).unlink, True)
+                await _io(shutil.rmtree, self.layout.etc_dir(pin_name), True)
+                await self._rewrite_peers_locked(space, skip=None)
 
     async def release_stale(self) -> int:
         """Release attachments whose netns is gone (after a host reboot). Returns how many."""
