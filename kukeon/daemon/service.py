@@ -459,6 +459,9 @@ class Service:
         checks.append(
             Check("root", os.geteuid() == 0, f"euid {os.geteuid()}", "run kukeond as root")
         )
+        if self.store.recovered:
+            fix = "what ran before shows as unowned until it is applied again"
+            checks.append(Check("store", False, self.store.recovered, fix))
         for src in self.sources.statuses():
             if src.error:
                 checks.append(Check(f"source:{src.name}", False, src.error, "fix the manifest"))

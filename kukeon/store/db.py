@@ -75,6 +75,7 @@ class Store:
         self.max_events = max_events
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kukeon-store")
         self._db: sqlite3.Connection | None = None
+        self.recovered: str | None = None  # why the file was moved aside at open, if it was
 
     # -- lifecycle ----------------------------------------------------------------------
     async def open(self) -> None:
@@ -111,6 +112,7 @@ class Store:
                 "INSERT INTO events (ts, type, path, reason, message) VALUES (?, ?, ?, ?, ?)",
                 (time.time(), "Warning", "host", "StoreRecovered", recovered),
             )
+        self.recovered = recovered
         self._db = db
 
     def _connect(self) -> tuple[sqlite3.Connection, int]:

@@ -41,6 +41,7 @@ def test_corrupt_store_is_moved_aside(tmp_path: Path, damage: str) -> None:
             events = await store.events()
             assert [e.reason for e in events] == ["StoreRecovered"]
             assert "moved aside to" in events[0].message
+            assert store.recovered == events[0].message  # doctor reports it
             await store.put_document("api", "k", "v")  # usable
         finally:
             await store.close()
