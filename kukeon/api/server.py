@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import grp
 import io
-import json
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -468,6 +467,3 @@ async def serve(service: Service, socket: Path, group: str) -> AsyncIterator[grp
         with contextlib.suppress(FileNotFoundError):
             socket.unlink()
 
-
-def to_json(obj: Any) -> str:
-    return json.dumps(obj)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -469,9 +468,6 @@ class Service:
 
     def version(self) -> str:
         return __version__
-
-    def now(self) -> float:
-        return time.time()
 
 
 def _change_at(owner: str, verb: str) -> str:

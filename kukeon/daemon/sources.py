@@ -168,8 +168,6 @@ class Sources:
         if self.named.pop(name, None) is not None:
             self._desired = None
 
-    def owner_of(self, path: ResourcePath) -> str | None:
-        return self.desired().owners.get(path)
 
     # -- the merged view ----------------------------------------------------------------
     def all(self) -> list[tuple[str, tuple[AnyResource, ...]]]:

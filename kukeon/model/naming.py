@@ -107,7 +107,3 @@ class Naming:
     def cgroup_root(self) -> str:
         return "/" + self.instance
 
-
-def cell_of_container_id(container_id: str) -> str:
-    """Only for messages: the readable part of a containerd id."""
-    return container_id.split(".", 1)[0]
