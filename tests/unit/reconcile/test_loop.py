@@ -167,3 +167,19 @@ def test_a_refused_cell_runs_nothing_and_says_why(tmp_path: Path) -> None:
             assert "git:ops" in status.message
 
     asyncio.run(go())
+
+
+def test_prune_false_annotation_keeps_a_removed_cell(tmp_path: Path) -> None:
+    from dataclasses import replace as with_
+
+    async def go() -> None:
+        async with Harness(tmp_path) as h:
+            kept = with_(cell("web"), annotations=(("kukeon.io/prune", "false"),))
+            h.want = desired(kept, cell("db"))
+            await h.converge()
+            h.want = desired()
+            await h.converge()
+            assert WEB.child("app") in h.runtime.containers
+            assert ResourcePath.of("default", "default", "default", "db", "app") not in h.runtime.containers
+
+    asyncio.run(go())
