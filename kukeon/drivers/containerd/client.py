@@ -37,6 +37,10 @@ _TRANSIENT = {
     Code.ABORTED,
     Code.CANCELLED,
     Code.FAILED_PRECONDITION,  # e.g. "task must be stopped": a state race, retry
+    # runc and shim failures come back as UNKNOWN; many are the host's state (a file
+    # missing after a crash, a busy mount) rather than the spec: retried with backoff
+    Code.UNKNOWN,
+    Code.INTERNAL,
 }
 
 

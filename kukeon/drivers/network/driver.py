@@ -86,7 +86,13 @@ class CniNetwork:
             pin = Path(rec.netns)
             if not netns.is_pinned(pin):
                 continue  # stale (host rebooted, pin lost): release_stale's business
-            attached = rec.config is not None and rec.result is not None
+            # a crash between ADD and writing the /etc files leaves a cell runc cannot
+            # start: it counts as not attached, so the next ensure_cell writes them
+            attached = (
+                rec.config is not None
+                and rec.result is not None
+                and all((self.layout.etc_dir(pin.name) / f).exists() for f in ETC_FILES)
+            )
             cells.append(
                 ObservedCellNetwork(
                     path=rec.path,

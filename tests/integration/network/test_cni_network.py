@@ -237,3 +237,21 @@ async def test_twenty_cells_leave_nothing(net: CniNetwork, tmp_path: Path) -> No
     assert h.iptables_state() == rules
     assert list((tmp_path / "state/cni/results").iterdir()) == []
     assert list((tmp_path / "run/cells").iterdir()) == []
+
+
+@h.sync
+async def test_missing_etc_files_count_as_not_attached_and_ensure_rewrites_them(
+    net: CniNetwork,
+) -> None:
+    """A crash between CNI ADD and writing /etc files must not leave a cell runc cannot
+    start (it bind-mounts those files)."""
+    await net.ensure_space(SpaceNetwork(WEB, None, Egress()))
+    first = await net.ensure_cell(cell(WEB, "a"))
+    Path(first.etc_files["/etc/hostname"]).unlink()
+    (seen,) = (await net.observe()).cells
+    assert seen.ip is None
+    again = await net.ensure_cell(cell(WEB, "a"))
+    assert again.ip == first.ip  # no second ADD: the lease is the same
+    assert Path(again.etc_files["/etc/hostname"]).read_text() == "a\n"
+    (seen,) = (await net.observe()).cells
+    assert seen.ip == first.ip
