@@ -131,7 +131,6 @@ class Controller:
         self._passed = asyncio.Condition()
         self._failures: dict[ResourcePath, _Fail] = {}
         self._restarts: dict[ResourcePath, RestartRecord] = {}
-        self._last_exit: dict[ResourcePath, int | None] = {}
         self._stopped: frozenset[ResourcePath] = frozenset()
         self._seen_problems: set[tuple[str, str]] = set()
         self.action_listeners: list[Callable[[Action], None]] = []
@@ -144,10 +143,9 @@ class Controller:
 
     async def load(self) -> None:
         """Read what the store remembers (restart history, stop overrides)."""
-        for p, (count, not_before, last_exit) in (await self.store.restarts()).items():
+        for p, (count, not_before, _) in (await self.store.restarts()).items():
             path = ResourcePath.parse(p)
             self._restarts[path] = RestartRecord(count, not_before)
-            self._last_exit[path] = last_exit
         self._stopped = frozenset(ResourcePath.parse(p) for p in await self.store.stopped())
 
     @property
@@ -181,12 +179,6 @@ class Controller:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def wait_for_pass(self, after: int, timeout: float) -> int:
-        """Wait until a pass numbered above ``after`` has completed."""
-        async with asyncio.timeout(timeout), self._passed:
-            await self._passed.wait_for(lambda: self.last.number > after)
-        return self.last.number
-
     async def observe(self) -> Observed:
         runtime, network, cgroups = await asyncio.gather(
             self.d.runtime.observe(), self.d.network.observe(), self.d.cgroups.observe()
@@ -197,8 +189,7 @@ class Controller:
         """The plan a pass would run for ``desired`` (for diff and dry runs)."""
         observed = await self.observe() if fresh or self.observed is None else self.observed
         inventory = await self.store.inventory()
-        ctx = replace(self._context(desired, inventory, time.time()), refused=self.refuse(desired))
-        return plan(desired, observed, ctx)
+        return plan(desired, observed, self._context(desired, inventory, time.time()))
 
     # -- one pass -----------------------------------------------------------------------
     async def pass_once(self) -> float | None:
@@ -212,11 +203,10 @@ class Controller:
             await self._finish(PassInfo(number, started, time.time() - started, 0, 1))
             return self.config.backoff_base
         self.observed = observed
-        refused = self.refuse(desired)
         ips = {c.path: c.ip or "" for c in observed.network.cells}
         self.health.sync(desired.cells(), observed.runtime.containers, ips)
         inventory = await self._update_inventory(desired, observed)
-        ctx = replace(self._context(desired, inventory, started), refused=refused)
+        ctx = self._context(desired, inventory, started)
         self._reset_restarts(observed, started)
         the_plan = self._hold_back(plan(desired, observed, ctx), desired, started)
         self.status = derive(
@@ -235,7 +225,7 @@ class Controller:
                 for p, h in self.health.states.items()
             },
             waiting=dict(the_plan.waiting),
-            refused=refused,
+            refused=ctx.refused,
         )
         outcomes: list[Outcome] = []
         if not the_plan.empty:
@@ -272,6 +262,7 @@ class Controller:
             stop_grace_seconds=self.config.stop_grace_seconds,
             health={p: h.status for p, h in self.health.states.items()},
             health_reason={p: h.reason for p, h in self.health.states.items()},
+            refused=self.refuse(desired),
         )
 
     async def _update_inventory(
@@ -428,7 +419,6 @@ class Controller:
         while True:
             try:
                 async for ex in self.d.runtime.exits():
-                    self._last_exit[ex.path] = ex.exit_code
                     await self.events.emit(
                         "Warning" if ex.exit_code else "Normal",
                         str(ex.path),
