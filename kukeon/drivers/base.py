@@ -55,6 +55,9 @@ class ObservedContainer:
     started_at: float | None = None
     # The canonical spec fields the container was created from (for "which field changed").
     spec_fields: dict[str, object] | None = field(default=None, compare=False)
+    # Cells its cell depends on (dependsOn), remembered so deletion can go in reverse order
+    # after the manifest is gone.
+    depends_on: tuple[ResourcePath, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

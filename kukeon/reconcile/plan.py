@@ -155,9 +155,15 @@ class _Planner:
             lane = self._cell(cell)
             if lane:
                 lanes.append((cell.path, tuple(lane)))
-        for path in sorted(self._observed_cells() - set(self.desired.resources)):
-            if self._may_delete(path):
-                lanes.append((path, tuple(self._delete_cell(path))))
+        gone = self._observed_cells() - set(self.desired.resources)
+        for path in sorted(gone):
+            if not self._may_delete(path):
+                continue
+            dependents = sorted(c.name for c in gone if c != path and self._depends(c, path))
+            if dependents:  # reverse order: they go first, this one on a later pass
+                self.waiting.append((path, "deleted after " + ", ".join(dependents)))
+                continue
+            lanes.append((path, tuple(self._delete_cell(path))))
         after = self._delete_parents()
         return Plan(
             before=tuple(before),
@@ -342,6 +348,10 @@ class _Planner:
             return [Action(Op.RESTART_CONTAINER, path, f"unhealthy: {cause}", cell, c)]
         cause = f"exited with code {code}; restartPolicy {policy.value}"
         return [Action(Op.START_CONTAINER, path, cause, cell, c)]
+
+    def _depends(self, cell: ResourcePath, on: ResourcePath) -> bool:
+        """Whether containers of ``cell`` still on the host were created depending on ``on``."""
+        return any(on in oc.depends_on for oc in self.containers.get(cell, {}).values())
 
     def _delete_cell(self, path: ResourcePath) -> list[Action]:
         have = self.containers.get(path, {})

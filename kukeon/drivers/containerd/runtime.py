@@ -54,6 +54,7 @@ EXEC_OUTPUT_MAX = 4096
 LABEL_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_DIGEST = LABEL_PREFIX + "image-digest"
 LABEL_SPEC = LABEL_PREFIX + "spec"
+LABEL_DEPENDS = LABEL_PREFIX + "depends-on"  # comma-separated cell paths
 LABEL_LOG = LABEL_PREFIX + "log"  # a task recreated after a stop writes to the same log
 LABEL_MAX = 4096  # containerd's limit on len(key) + len(value)
 LOGGER = Path(__file__).with_name("logger.sh")
@@ -288,6 +289,9 @@ class ContainerdRuntime:
             exit_code=code,
             exited_at=exited,
             spec_fields=spec_fields,
+            depends_on=tuple(
+                ResourcePath.parse(p) for p in labels.get(LABEL_DEPENDS, "").split(",") if p
+            ),
         )
 
     def _path_of(self, ns: str, cid: str, labels: dict[str, str]) -> ResourcePath:
@@ -327,6 +331,8 @@ class ContainerdRuntime:
                 LABEL_DIGEST: manifest,
                 LABEL_LOG: req.log_path,
             }
+            if req.cell.depends_on:
+                labels[LABEL_DEPENDS] = ",".join(str(d.cell) for d in req.cell.depends_on)
             fields = json.dumps(req.spec_fields, sort_keys=True, separators=(",", ":"))
             if len(LABEL_SPEC) + len(fields) <= LABEL_MAX:
                 labels[LABEL_SPEC] = fields

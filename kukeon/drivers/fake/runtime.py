@@ -88,6 +88,7 @@ class FakeRuntime:
             pid=1000 + len(self.containers),
             started_at=self._clock,
             spec_fields=dict(req.spec_fields),
+            depends_on=tuple(d.cell for d in req.cell.depends_on),
         )
 
     async def start_container(self, path: ResourcePath) -> None:

@@ -106,3 +106,20 @@ def test_checks_share_one_scheduler_and_stop_for_gone_containers(tmp_path: Path)
             assert not h.controller.health.states
 
     asyncio.run(go())
+
+
+def test_cells_are_deleted_in_reverse_dependency_order(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Harness(tmp_path) as h:
+            web = replace(cell("web"), depends_on=(Dependency(DB, "started"),))
+            h.want = desired(cell("db"), web)
+            await h.converge()
+            h.want = desired()
+            await h.controller.pass_once()
+            assert WEB.child("app") not in h.runtime.containers
+            assert DB.child("app") in h.runtime.containers  # waits for its dependent
+            assert (DB, "deleted after web") in h.controller.last.plan.waiting
+            await h.converge()
+            assert not h.runtime.containers
+
+    asyncio.run(go())
