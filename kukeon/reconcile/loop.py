@@ -22,7 +22,7 @@ from kukeon.drivers.base import DriverError, PermanentError
 from kukeon.model.failpoints import failpoint
 from kukeon.model.identity import Kind, ResourcePath
 from kukeon.model.naming import Naming
-from kukeon.model.resources import AnyResource
+from kukeon.model.resources import AnyResource, PullPolicy
 from kukeon.reconcile.desired import DesiredState
 from kukeon.reconcile.execute import Drivers, Executor, Outcome
 from kukeon.reconcile.health import HealthMonitor, HealthState
@@ -132,6 +132,8 @@ class Controller:
         self._failures: dict[ResourcePath, _Fail] = {}
         self._restarts: dict[ResourcePath, RestartRecord] = {}
         self._stopped: frozenset[ResourcePath] = frozenset()
+        self._images: dict[tuple[str, str], str] = {}  # Always images: (realm, ref) -> digest
+        self._resolved: dict[tuple[str, str], float] = {}
         self._seen_problems: set[tuple[str, str]] = set()
         self.action_listeners: list[Callable[[Action], None]] = []
         self.health = HealthMonitor(drivers.runtime, self._health_changed)
@@ -202,6 +204,7 @@ class Controller:
             await self._problem("Warning", "host", "ObserveFailed", str(err))
             await self._finish(PassInfo(number, started, time.time() - started, 0, 1))
             return self.config.backoff_base
+        observed = replace(observed, images=await self._resolve_always(desired, started))
         self.observed = observed
         ips = {c.path: c.ip or "" for c in observed.network.cells}
         self.health.sync(desired.cells(), observed.runtime.containers, ips)
@@ -304,6 +307,31 @@ class Controller:
                 )
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+    async def _resolve_always(
+        self, desired: DesiredState, now: float
+    ) -> dict[tuple[str, str], str]:
+        """Re-resolve the tags of imagePullPolicy: Always images once per resync period
+        (a pull); the plan recreates containers whose image digest moved."""
+        wanted = {
+            (cell.path.realm, c.image)
+            for cell in desired.cells()
+            for c in cell.containers
+            if c.image_pull_policy is PullPolicy.ALWAYS
+        }
+        for key in set(self._images) - wanted:
+            del self._images[key]
+        due = [k for k in wanted if now - self._resolved.get(k, 0.0) >= self.config.resync_seconds]
+
+        async def resolve(key: tuple[str, str]) -> None:
+            try:
+                self._images[key] = await self.d.runtime.ensure_image(*key, PullPolicy.ALWAYS)
+            except DriverError as err:
+                await self._problem("Warning", key[0], "PullFailed", f"{key[1]}: {err}")
+            self._resolved[key] = now
+
+        await asyncio.gather(*(resolve(k) for k in due))
+        return dict(self._images)
 
     def _hold_back(self, p: Plan, desired: DesiredState, now: float) -> Plan:
         """Drop work for resources that are backing off or parked."""

@@ -32,6 +32,7 @@ class FakeRuntime:
         self.containers: dict[ResourcePath, ObservedContainer] = {}
         self.images: dict[tuple[str, str], str] = {}
         self.missing_images: set[str] = set()
+        self.remote: dict[str, str] = {}  # ref -> digest the "registry" serves now
         self.fail_next: dict[str, Exception] = {}
         self.exec_results: dict[ResourcePath, tuple[int, str]] = {}
         self.calls = _Calls()
@@ -68,7 +69,7 @@ class FakeRuntime:
         self._write("ensure_image")
         if ref in self.missing_images:
             raise PermanentError(f"image {ref} not found in its registry")
-        digest = "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+        digest = self.remote.get(ref) or "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
         self.images[(realm, ref)] = digest
         return digest
 

@@ -8,6 +8,7 @@ import pytest
 from kukeon.drivers.base import TaskState, TransientError
 from kukeon.model.identity import ResourcePath
 from kukeon.model.resources import RestartPolicy
+from kukeon.reconcile.loop import LoopConfig
 from kukeon.reconcile.plan import Op
 from tests.unit.reconcile.helpers import Harness, cell, desired
 
@@ -181,5 +182,27 @@ def test_prune_false_annotation_keeps_a_removed_cell(tmp_path: Path) -> None:
             await h.converge()
             assert WEB.child("app") in h.runtime.containers
             assert ResourcePath.of("default", "default", "default", "db", "app") not in h.runtime.containers
+
+    asyncio.run(go())
+
+
+def test_pull_policy_always_recreates_when_the_tag_moves(tmp_path: Path) -> None:
+    from dataclasses import replace as with_
+
+    from kukeon.model.resources import PullPolicy
+
+    async def go() -> None:
+        async with Harness(tmp_path, LoopConfig(resync_seconds=0.0)) as h:
+            web = cell("web")
+            web = with_(web, containers=(with_(web.containers[0], image_pull_policy=PullPolicy.ALWAYS),))
+            h.runtime.remote[web.containers[0].image] = "sha256:" + "1" * 64
+            h.want = desired(web, cell("db"))
+            await h.converge()
+            first = h.runtime.containers[WEB.child("app")]
+            assert first.image_digest == "sha256:" + "1" * 64
+            h.runtime.remote[web.containers[0].image] = "sha256:" + "2" * 64
+            await h.converge()
+            assert h.runtime.containers[WEB.child("app")].image_digest == "sha256:" + "2" * 64
+            assert any(e[2] == "Deleted" and "image moved" in e[3] for e in h.events.items)
 
     asyncio.run(go())
