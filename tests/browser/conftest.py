@@ -4,7 +4,6 @@ nothing is ever downloaded."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import socket
@@ -16,7 +15,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
-from tests.fixtures.kukeond import Kukeond, _teardown
+from tests.fixtures.kukeond import Kukeond, running
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "web"
@@ -32,17 +31,6 @@ def free_port() -> int:
 
 class WebKukeond(Kukeond):
     url = ""
-
-
-@contextlib.contextmanager
-def running(d: WebKukeond, busybox_archive: Path) -> Iterator[WebKukeond]:
-    """Start ``d``; at the end, the kukeond fixture's own teardown and leak checks."""
-    d.start()
-    d.import_busybox(busybox_archive)
-    try:
-        yield d
-    finally:
-        _teardown(d)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from kukeon.api import kukeon_pb2 as pb
-from tests.browser.conftest import WebKukeond, free_port, running, screenshot, tcp_listeners
-from tests.fixtures.kukeond import Kukeond
+from tests.browser.conftest import WebKukeond, free_port, screenshot, tcp_listeners
+from tests.fixtures.kukeond import Kukeond, running
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from kukeon.drivers.containerd.client import SNAPSHOTTER
 from kukeon.drivers.containerd.runtime import ContainerdRuntime
 from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
-from tests.fixtures.kukeond import Kukeond, _cgroup_tops
+from tests.fixtures.kukeond import Kukeond, _cgroup_tops, wait_for
 
 SPACE = ResourcePath.of("default", "default")
 
@@ -179,3 +179,19 @@ def _status_lies(d: Kukeond, cells: dict[str, list[str]], st: HostState) -> list
         if not r.ip or f" {r.ip}/" not in addrs:
             out.append(f"status says {path} has IP {r.ip!r}; its netns has {addrs.split()!r}")
     return out
+
+
+def converged(d: Kukeond, cells: dict[str, list[str]], timeout: float = 30) -> None:
+    """Wait until the host matches ``cells`` (cell path -> container names) with no leak
+    and no status lie; fail naming what is still wrong, with kukeond's log."""
+    last: list[str] = []
+
+    def probe() -> bool:
+        nonlocal last
+        last = problems(d, cells)
+        return not last
+
+    try:
+        wait_for("convergence, no leaks", probe, timeout, every=0.3)
+    except AssertionError:
+        raise AssertionError(f"not converged: {last}\nkukeond log:\n{d.tail()}") from None

@@ -21,8 +21,8 @@ import pytest
 from kukeon.api import kukeon_pb2 as pb
 from kukeon.drivers.containerd.embedded import start_embedded, stop_embedded
 from tests.fixtures.containerd import _shims_of
-from tests.fixtures.kukeond import Kukeond, _teardown, wait_for
-from tests.reliability.host import observe, problems
+from tests.fixtures.kukeond import Kukeond, running, wait_for
+from tests.reliability.host import converged, observe
 
 pytestmark = pytest.mark.integration
 PREFIX = "default/default/default/"
@@ -61,19 +61,6 @@ def passes(d: Kukeond, n: int) -> None:
 
     wait_for(f"{n} clean passes", probe, 30)
 
-
-def converged(d: Kukeond, cells: dict[str, list[str]], timeout: float = 30) -> None:
-    last: list[str] = []
-
-    def probe() -> bool:
-        nonlocal last
-        last = problems(d, cells)
-        return not last
-
-    try:
-        wait_for("convergence", probe, timeout, every=0.3)
-    except AssertionError:
-        raise AssertionError(f"not converged: {last}\n{d.tail()}") from None
 
 
 # ---------------------------------------------------------------- containerd restarts
@@ -115,13 +102,8 @@ def private_containerd() -> Iterator[PrivateContainerd]:
 def kukeond_private(
     tmp_path: Path, instance: str, private_containerd: PrivateContainerd, busybox_archive: Path
 ) -> Iterator[Kukeond]:
-    d = Kukeond(tmp_path, instance, private_containerd.socket)
-    d.start()
-    d.import_busybox(busybox_archive)
-    try:
+    with running(Kukeond(tmp_path, instance, private_containerd.socket), busybox_archive) as d:
         yield d
-    finally:
-        _teardown(d)
 
 
 @pytest.mark.timeout(150)

@@ -15,7 +15,7 @@ import pytest
 from kukeon.api import kukeon_pb2 as pb
 from kukeon.model.failpoints import CRASH_EXIT, ENV, POINTS
 from tests.fixtures.kukeond import Kukeond, wait_for
-from tests.reliability.host import problems
+from tests.reliability.host import converged
 
 pytestmark = pytest.mark.integration
 
@@ -65,19 +65,6 @@ def crashes(d: Kukeond, point: str, act: Callable[[], object] | None = None) -> 
     del d.env[ENV]
     d.start()
 
-
-def converged(d: Kukeond, cells: dict[str, list[str]], timeout: float = 30) -> None:
-    last: list[str] = []
-
-    def probe() -> bool:
-        nonlocal last
-        last = problems(d, cells)
-        return not last
-
-    try:
-        wait_for("convergence, no leaks", probe, timeout, every=0.3)
-    except AssertionError:
-        raise AssertionError(f"not converged: {last}\nkukeond log:\n{d.tail()}") from None
 
 
 @pytest.mark.parametrize(("point", "phase"), CASES, ids=[f"{p}-{ph}" for p, ph in CASES])
