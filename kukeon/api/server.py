@@ -8,7 +8,7 @@ import contextlib
 import grp
 import io
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -146,7 +146,9 @@ def git_source_pb(v: GitView) -> pb.GitSource:
     )
 
 
-async def _guard(context: grpc.aio.ServicerContext[Any, Any], call: Callable[[], Any]) -> Any:
+async def _guard(
+    context: grpc.aio.ServicerContext[Any, Any], call: Callable[[], Awaitable[T]]
+) -> T:
     """Map domain errors to status codes at the edge; never leak a traceback."""
     try:
         return await call()
@@ -185,7 +187,7 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 instance=self.s.cfg.instance,
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Apply(self, request: Any, context: Any) -> pb.ApplyReply:
         async def go() -> pb.ApplyReply:
@@ -203,21 +205,21 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 pass_number=r.pass_number,
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Diff(self, request: Any, context: Any) -> pb.DiffReply:
         async def go() -> pb.DiffReply:
             plan, warnings = await self.s.diff(_docs(request.documents))
             return pb.DiffReply(plan=plan_pb(plan), warnings=[_problem(w) for w in warnings])
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Delete(self, request: Any, context: Any) -> pb.DeleteReply:
         async def go() -> pb.DeleteReply:
             deleted, number = await self.s.delete(list(request.paths), _docs(request.documents))
             return pb.DeleteReply(deleted=deleted, pass_number=number)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def List(self, request: Any, context: Any) -> pb.ListReply:
         async def go() -> pb.ListReply:
@@ -226,13 +228,13 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 resources=[resource_pb(v) for v in views], pass_number=self.s.controller.last.number
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Get(self, request: Any, context: Any) -> pb.Resource:
         async def go() -> pb.Resource:
             return resource_pb(self.s.get(request.path))
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Status(self, request: Any, context: Any) -> pb.StatusReply:
         async def go() -> pb.StatusReply:
@@ -271,7 +273,7 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 containerd=ctd,
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Events(self, request: Any, context: Any) -> AsyncIterator[pb.Event]:
         try:
@@ -305,21 +307,21 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
             affected, number = await self.s.set_stopped(request.path, False)
             return pb.TargetReply(affected=affected, pass_number=number)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Stop(self, request: Any, context: Any) -> pb.TargetReply:
         async def go() -> pb.TargetReply:
             affected, number = await self.s.set_stopped(request.path, True)
             return pb.TargetReply(affected=affected, pass_number=number)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Restart(self, request: Any, context: Any) -> pb.TargetReply:
         async def go() -> pb.TargetReply:
             affected, number = await self.s.restart(request.path)
             return pb.TargetReply(affected=affected, pass_number=number)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def ImagePull(self, request: Any, context: Any) -> AsyncIterator[pb.ImagePullProgress]:
         queue: asyncio.Queue[pb.ImagePullProgress | None] = asyncio.Queue()
@@ -359,7 +361,7 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 images=[pb.Image(name=n, digest=d, size=s) for n, d, s in images]
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def ImageList(self, request: Any, context: Any) -> pb.ImageListReply:
         async def go() -> pb.ImageListReply:
@@ -368,14 +370,14 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 images=[pb.Image(name=n, digest=d, size=s) for n, d, s in images]
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def ImageRemove(self, request: Any, context: Any) -> pb.ImageRemoveReply:
         async def go() -> pb.ImageRemoveReply:
             await self.s.remove_image(request.ref, request.realm)
             return pb.ImageRemoveReply()
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Doctor(self, request: Any, context: Any) -> pb.DoctorReply:
         async def go() -> pb.DoctorReply:
@@ -384,7 +386,7 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
                 checks=[pb.Check(name=c.name, ok=c.ok, detail=c.detail, fix=c.fix) for c in checks]
             )
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def Prune(self, request: Any, context: Any) -> pb.PruneReply:
         async def go() -> pb.PruneReply:
@@ -395,7 +397,7 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
             )
             return pb.PruneReply(paths=paths)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def GitAdd(self, request: Any, context: Any) -> pb.GitSource:
         async def go() -> pb.GitSource:
@@ -415,32 +417,32 @@ class KukeonServicer(pbg.KukeonServicer):  # type: ignore[misc]
             )
             return git_source_pb(view)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def GitList(self, request: Any, context: Any) -> pb.GitListReply:
         async def go() -> pb.GitListReply:
             return pb.GitListReply(sources=[git_source_pb(v) for v in await self.s.git_list()])
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def GitRemove(self, request: Any, context: Any) -> pb.GitRemoveReply:
         async def go() -> pb.GitRemoveReply:
             return pb.GitRemoveReply(pass_number=await self.s.git_remove(request.name))
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def GitSync(self, request: Any, context: Any) -> pb.GitSource:
         async def go() -> pb.GitSource:
             view = await self.s.git_sync(request.name, request.timeout_seconds or 60.0)
             return git_source_pb(view)
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
     async def GitStatus(self, request: Any, context: Any) -> pb.GitSource:
         async def go() -> pb.GitSource:
             return git_source_pb(await self.s.git_status(request.name))
 
-        return await _guard(context, go)  # type: ignore[no-any-return]
+        return await _guard(context, go)
 
 
 @contextlib.asynccontextmanager
@@ -466,4 +468,3 @@ async def serve(service: Service, socket: Path, group: str) -> AsyncIterator[grp
         await server.stop(grace=1.0)
         with contextlib.suppress(FileNotFoundError):
             socket.unlink()
-
