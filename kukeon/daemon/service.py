@@ -7,7 +7,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -121,14 +121,15 @@ class Service:
         self._refuse_foreign(resources)
         if prune_set:
             label = ("kukeon.io/prune-set", prune_set)
-            resources = [type(r)(**{**r.__dict__, "labels": (*r.labels, label)}) for r in resources]
+            resources = [replace(r, labels=(*r.labels, label)) for r in resources]
         applying = {r.path for r in resources}
         stale = [
             p
             for p, r in self.sources.api.items()
             if prune_set and ("kukeon.io/prune-set", prune_set) in r.labels and p not in applying
         ]
-        cycle = find_cycle(self.sources.with_api(resources).cells())
+        candidate = self.sources.with_api(resources)
+        cycle = find_cycle(candidate.cells())
         if cycle is not None:
             raise ManifestErrors(
                 [
@@ -141,8 +142,7 @@ class Service:
                 ]
             )
         if dry_run:
-            desired = self.sources.with_api(resources)
-            plan = await self.controller.plan_for(desired, fresh=True)
+            plan = await self.controller.plan_for(candidate, fresh=True)
             same = [str(r.path) for r in resources if self.sources.api.get(r.path) == r]
             changed = [str(r.path) for r in resources if str(r.path) not in same]
             return ApplyResult(
