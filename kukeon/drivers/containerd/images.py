@@ -25,6 +25,7 @@ from google.protobuf import field_mask_pb2
 from kukeon._ctdapi.services.content.v1 import content_pb2
 from kukeon._ctdapi.services.diff.v1 import diff_pb2
 from kukeon._ctdapi.services.images.v1 import images_pb2
+from kukeon._ctdapi.services.leases.v1 import leases_pb2
 from kukeon._ctdapi.services.snapshots.v1 import snapshots_pb2
 from kukeon._ctdapi.types import descriptor_pb2
 from kukeon.drivers.base import ObservedImage, PermanentError
@@ -229,7 +230,7 @@ async def unpack(c: Client, ns: str, lease: str, manifest_digest: str) -> str:
                              f"{len(diff_ids)} diff_ids in its config")  # fmt: skip
     parent = ""
     for layer, diff_id, chain in zip(layers, diff_ids, chain_ids(diff_ids), strict=True):
-        if not await _snapshot_exists(c, ns, chain):
+        if not await held_snapshot(c, ns, lease, chain):
             await _apply_layer(c, ns, lease, layer, diff_id, chain, parent)
         parent = chain
     info = content_pb2.Info(digest=config_digest, labels={GC_SNAPSHOT: parent})
@@ -240,7 +241,15 @@ async def unpack(c: Client, ns: str, lease: str, manifest_digest: str) -> str:
     return parent
 
 
-async def _snapshot_exists(c: Client, ns: str, key: str) -> bool:
+async def held_snapshot(c: Client, ns: str, lease: str, key: str) -> bool:
+    """Whether snapshot ``key`` exists, added to ``lease`` first: a snapshot left by a crash
+    is held only by the dead run's lease, and the GC that follows that lease's deletion
+    could remove it between our check and the use that would reference it."""
+    resource = leases_pb2.Resource(id=key, type=f"snapshots/{SNAPSHOTTER}")
+    with mapped(f"hold snapshot {key}"):
+        await c.leases.AddResource(
+            leases_pb2.AddResourceRequest(id=lease, resource=resource), **c.opts(ns)
+        )
     found = False
     with mapped(f"stat snapshot {key}", ignore=(Code.NOT_FOUND,)):
         await c.snapshots.Stat(

@@ -336,10 +336,15 @@ class ContainerdRuntime:
             fields = json.dumps(req.spec_fields, sort_keys=True, separators=(",", ":"))
             if len(LABEL_SPEC) + len(fields) <= LABEL_MAX:
                 labels[LABEL_SPEC] = fields
-            with mapped(f"prepare snapshot for {req.path}", ignore=(Code.ALREADY_EXISTS,)):
+            # A snapshot without its container is left by a crash (before the create, or
+            # in a delete): an old rootfs or one the GC may take. A new container starts
+            # from a fresh one, made under our lease.
+            key = self.naming.snapshot_key(req.path)
+            await self._remove_snapshot(req.path)
+            with mapped(f"prepare snapshot for {req.path}"):
                 await c.snapshots.Prepare(
                     snapshots_pb2.PrepareSnapshotRequest(
-                        snapshotter=SNAPSHOTTER, key=self.naming.snapshot_key(req.path), parent=top
+                        snapshotter=SNAPSHOTTER, key=key, parent=top
                     ),
                     **c.opts(ns, lease),
                 )
@@ -351,7 +356,7 @@ class ContainerdRuntime:
                 runtime=containers_pb2.Container.Runtime(name=RUNC),
                 spec=any_pb2.Any(type_url=SPEC_TYPE, value=json.dumps(spec).encode()),
                 snapshotter=SNAPSHOTTER,
-                snapshot_key=self.naming.snapshot_key(req.path),
+                snapshot_key=key,
             )
             with mapped(f"create container {req.path}", ignore=(Code.ALREADY_EXISTS,)):
                 await c.containers.Create(
@@ -412,13 +417,22 @@ class ContainerdRuntime:
         if task is None:
             if log_path is None:
                 raise PermanentError(f"no log path known to restart {path}")
-            with mapped(f"mounts of snapshot {cid}"):
+            mounts = None
+            with mapped(f"mounts of snapshot {cid}", ignore=(Code.NOT_FOUND,)):
                 mounts = await c.snapshots.Mounts(
                     snapshots_pb2.MountsRequest(
                         snapshotter=SNAPSHOTTER, key=self.naming.snapshot_key(path)
                     ),
                     **c.opts(ns),
                 )
+            if mounts is None:
+                # Without its rootfs the container can never start; dropping it lets the
+                # next pass create it whole.
+                with mapped(f"delete container {path}", ignore=(Code.NOT_FOUND,)):
+                    await c.containers.Delete(
+                        containers_pb2.DeleteContainerRequest(id=cid), **c.opts(ns)
+                    )
+                raise TransientError(f"snapshot of {path} is gone; container dropped to recreate")
             uri = log_uri(log_path)
             with mapped(f"create task of {path}", ignore=(Code.ALREADY_EXISTS,)):
                 await c.tasks.Create(
@@ -576,14 +590,17 @@ class ContainerdRuntime:
                 containers_pb2.DeleteContainerRequest(id=cid), **self.client.opts(ns)
             )
         failpoint("runtime.after-container-delete", TransientError)
+        await self._remove_snapshot(path)
+        self._paths.pop((ns, cid), None)
+
+    async def _remove_snapshot(self, path: ResourcePath) -> None:
         with mapped(f"remove snapshot of {path}", ignore=(Code.NOT_FOUND,)):
             await self.client.snapshots.Remove(
                 snapshots_pb2.RemoveSnapshotRequest(
                     snapshotter=SNAPSHOTTER, key=self.naming.snapshot_key(path)
                 ),
-                **self.client.opts(ns),
+                **self.client.opts(self._ns(path)),
             )
-        self._paths.pop((ns, cid), None)
 
     # ------------------------------------------------------------------ events
     async def exits(self) -> AsyncIterator[TaskExit]:

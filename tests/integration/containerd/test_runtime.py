@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import pytest
 
-from kukeon.drivers.base import ContainerRequest, TaskState
+from kukeon._ctdapi.services.containers.v1 import containers_pb2
+from kukeon._ctdapi.services.snapshots.v1 import snapshots_pb2
+from kukeon.drivers.base import ContainerRequest, TaskState, TransientError
 from kukeon.drivers.containerd.runtime import ContainerdRuntime
 from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
@@ -87,6 +89,10 @@ def imported(aio: asyncio.Runner, rt: ContainerdRuntime, archive: Path) -> str:
     images = aio.run(rt.import_archive(rt.naming.namespace("default"), archive))
     assert [i.name for i in images] == [IMAGE]
     return images[0].digest
+
+
+async def call(rpc: Awaitable[object]) -> object:
+    return await rpc
 
 
 def wait_for(pred: object, timeout: float = 10.0) -> None:
@@ -189,6 +195,39 @@ def test_exits_report_the_exit_code_and_restart(
     aio.run(runtime.start_container(req.path))  # restart: a stopped task is replaced
     (again,) = aio.run(runtime.observe()).containers
     assert again.task is TaskState.RUNNING and again.pid != seen.pid
+
+
+def test_crash_leftovers_give_a_fresh_rootfs_and_a_lost_snapshot_is_recreated(
+    aio: asyncio.Runner, runtime: ContainerdRuntime, busybox_archive: Path, tmp_path: Path,
+    netns: str, cgroup_parent: str,
+) -> None:  # fmt: skip
+    digest = imported(aio, runtime, busybox_archive)
+    script = "test -f /old && echo reused; touch /old; echo up; exec sleep 300"
+    req = request(tmp_path, netns, cgroup_parent, digest, args=("-c", script))
+    log = Path(req.log_path)
+    c, ns = runtime.client, runtime.naming.namespace("default")
+    cid, key = runtime.naming.container_id(req.path), runtime.naming.snapshot_key(req.path)
+    aio.run(runtime.create_container(req))
+    wait_for(lambda: log.exists() and log.read_text().count("up") == 1)
+
+    # a delete cut short after the container record went: the old rootfs is left behind
+    aio.run(runtime.stop_container(req.path, 0.3))
+    aio.run(call(c.containers.Delete(containers_pb2.DeleteContainerRequest(id=cid), **c.opts(ns))))
+    aio.run(runtime.create_container(req))
+    wait_for(lambda: log.read_text().count("up") == 2)
+    assert "reused" not in log.read_text()
+
+    # the rootfs lost under a stopped container: starting it fails once, recreating works
+    aio.run(runtime.stop_container(req.path, 0.3))
+    aio.run(call(c.snapshots.Remove(
+        snapshots_pb2.RemoveSnapshotRequest(snapshotter="overlayfs", key=key), **c.opts(ns))))  # fmt: skip
+    with pytest.raises(TransientError, match=r"snapshot .* is gone"):
+        aio.run(runtime.start_container(req.path))
+    assert aio.run(runtime.observe()).containers == ()
+    aio.run(runtime.create_container(req))
+    (seen,) = aio.run(runtime.observe()).containers
+    assert seen.task is TaskState.RUNNING
+    aio.run(runtime.delete_container(req.path))
 
 
 def test_exec_runs_in_the_container_with_exit_code_output_and_timeout(
