@@ -88,7 +88,10 @@ class _Collector:
                     hint="remove one of the dependencies; nothing of this input is applied",
                 )
             )
-        return LoadResult(tuple(first.values()), tuple(self.warnings), tuple(self.errors))
+        # All or nothing: an input with any error yields no resources, so no caller can
+        # apply the half of a file that parsed before its broken part.
+        resources = () if self.errors else tuple(first.values())
+        return LoadResult(resources, tuple(self.warnings), tuple(self.errors))
 
 
 def _line(err: ManifestError) -> int:

@@ -148,7 +148,7 @@ def test_same_resource_twice_names_both_places() -> None:
     err = only_error(result)
     assert err.location.line == 10
     assert "declared twice" in err.message and "f.yaml:1" in err.message
-    assert len(result.resources) == 1
+    assert result.resources == ()  # all or nothing
 
 
 def test_same_resource_in_two_files_is_an_error(tmp_path: Path) -> None:
@@ -464,3 +464,11 @@ def test_a_fifo_named_like_a_manifest_is_refused_not_waited_on(tmp_path: Path) -
     os.mkfifo(fifo)
     result = load_paths([tmp_path])
     assert not result.ok and result.errors[0].message == "not a regular file"
+
+
+def test_a_document_before_a_yaml_error_is_not_returned() -> None:
+    """Found by the fuzzer: the parser yields the first document before it meets the
+    garbage after it; the file must still give nothing."""
+    text = "{apiVersion: v1beta1, kind: Realm, metadata: {name: r}}&a \n"
+    result = load_text(text, "f.yaml")
+    assert [str(e) for e in result.errors] and result.resources == ()
