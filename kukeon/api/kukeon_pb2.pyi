@@ -143,7 +143,7 @@ class ContainerStatus(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., pid: _Optional[int] = ..., has_exit_code: _Optional[bool] = ..., exit_code: _Optional[int] = ..., restart_count: _Optional[int] = ..., image: _Optional[str] = ..., image_digest: _Optional[str] = ...) -> None: ...
 
 class Resource(_message.Message):
-    __slots__ = ("kind", "path", "name", "phase", "reason", "message", "owner", "origin", "ip", "containers", "labels", "manifest", "observed_pass", "memory_bytes", "pids", "stopped")
+    __slots__ = ("kind", "path", "name", "phase", "reason", "message", "owner", "origin", "ip", "containers", "labels", "manifest", "observed_pass", "memory_bytes", "pids", "stopped", "since")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +167,7 @@ class Resource(_message.Message):
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     PIDS_FIELD_NUMBER: _ClassVar[int]
     STOPPED_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     kind: str
     path: str
     name: str
@@ -183,7 +184,8 @@ class Resource(_message.Message):
     memory_bytes: int
     pids: int
     stopped: bool
-    def __init__(self, kind: _Optional[str] = ..., path: _Optional[str] = ..., name: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., owner: _Optional[str] = ..., origin: _Optional[str] = ..., ip: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerStatus, _Mapping]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., manifest: _Optional[str] = ..., observed_pass: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., pids: _Optional[int] = ..., stopped: _Optional[bool] = ...) -> None: ...
+    since: float
+    def __init__(self, kind: _Optional[str] = ..., path: _Optional[str] = ..., name: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., owner: _Optional[str] = ..., origin: _Optional[str] = ..., ip: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerStatus, _Mapping]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., manifest: _Optional[str] = ..., observed_pass: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., pids: _Optional[int] = ..., stopped: _Optional[bool] = ..., since: _Optional[float] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("kind", "prefix")

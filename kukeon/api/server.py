@@ -113,6 +113,7 @@ def resource_pb(view: ResourceView) -> pb.Resource:
         memory_bytes=-1 if s.memory_bytes is None else s.memory_bytes,
         pids=-1 if s.pids is None else s.pids,
         stopped=view.stopped,
+        since=s.since,
     )
 
 

@@ -133,6 +133,33 @@ def ago(ts: float, now: float | None = None) -> str:
     return f"{max(seconds, 0)}s ago"
 
 
+def age(ts: float, now: float | None = None) -> str:
+    """How long ago ``ts`` was, as kubectl's AGE column shows it ("-": unknown)."""
+    if not ts:
+        return "-"
+    s = max(int((now if now is not None else time.time()) - ts), 0)
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 120:
+        return f"{s}s"
+    if m < 10:
+        return _two(m, "m", s % 60, "s")
+    if h < 3:
+        return f"{m}m"
+    if h < 8:
+        return _two(h, "h", m % 60, "m")
+    if h < 48:
+        return f"{h}h"
+    if d < 8:
+        return _two(d, "d", h % 24, "h")
+    if d < 2 * 365:
+        return f"{d}d"
+    return _two(d // 365, "y", d % 365, "d") if d < 8 * 365 else f"{d // 365}y"
+
+
+def _two(big: int, big_unit: str, small: int, small_unit: str) -> str:
+    return f"{big}{big_unit}{small}{small_unit}" if small else f"{big}{big_unit}"
+
+
 def container_doc(c: pb.ContainerStatus) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": c.name, "state": c.state}
     if c.pid:
@@ -167,6 +194,8 @@ def resource_doc(r: pb.Resource) -> dict[str, Any]:
     ):
         if value:
             status[key] = value
+    if r.since:
+        status["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.since))
     if r.stopped:
         status["stopped"] = True
     if r.memory_bytes >= 0 and r.kind == "Cell":

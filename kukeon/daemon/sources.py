@@ -56,7 +56,7 @@ class Sources:
             for res in result.resources:
                 self.api[res.path] = res
         self.claims = {
-            ResourcePath.parse(p): s for p, (s, _) in (await self.store.inventory()).items()
+            ResourcePath.parse(p): c.source for p, c in (await self.store.inventory()).items()
         }
         await self.rescan(None)
 

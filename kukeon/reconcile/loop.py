@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 
@@ -36,8 +36,17 @@ class EventSink(Protocol):
     async def emit(self, type_: str, path: str, reason: str, message: str) -> None: ...
 
 
+class Claim(NamedTuple):
+    """An inventory entry: who declared the resource, whether pruning must spare it, and
+    when kukeond first took it on (0: unknown)."""
+
+    source: str
+    keep: bool
+    since: float
+
+
 class StateStore(Protocol):
-    async def inventory(self) -> dict[str, tuple[str, bool]]: ...
+    async def inventory(self) -> dict[str, Claim]: ...
     async def set_inventory(self, entries: dict[str, tuple[str, bool]]) -> None: ...
     async def forget(self, paths: list[str]) -> None: ...
     async def restarts(self) -> dict[str, tuple[int, float, int | None]]: ...
@@ -229,6 +238,7 @@ class Controller:
             },
             waiting=dict(the_plan.waiting),
             refused=ctx.refused,
+            since={p: c.since for p, c in inventory.items()},
         )
         outcomes: list[Outcome] = []
         if not the_plan.empty:
@@ -251,10 +261,10 @@ class Controller:
             self._passed.notify_all()
 
     def _context(
-        self, desired: DesiredState, inventory: dict[str, tuple[str, bool]], now: float
+        self, desired: DesiredState, inventory: dict[str, Claim], now: float
     ) -> PlanContext:
         managed = frozenset(ResourcePath.parse(p) for p in inventory)
-        keep = frozenset(ResourcePath.parse(p) for p, (_, k) in inventory.items() if k)
+        keep = frozenset(ResourcePath.parse(p) for p, c in inventory.items() if c.keep)
         return PlanContext(
             now=now,
             managed=managed | frozenset(desired.resources),
@@ -270,18 +280,20 @@ class Controller:
 
     async def _update_inventory(
         self, desired: DesiredState, observed: Observed
-    ) -> dict[str, tuple[str, bool]]:
+    ) -> dict[str, Claim]:
         """Record what kukeond is about to own BEFORE acting, so a crash mid-pass can
         still prune it; forget what is neither desired nor on the host any more."""
         inventory = await self.store.inventory()
         additions = {}
+        now = time.time()
         for path, res in desired.resources.items():
             entry = (desired.owners.get(path, "implicit"), not res.prunable)
-            if inventory.get(str(path)) != entry:
+            claim = inventory.get(str(path))
+            if claim is None or (claim.source, claim.keep) != entry:
                 additions[str(path)] = entry
+                inventory[str(path)] = Claim(*entry, since=claim.since if claim else now)
         if additions:
             await self.store.set_inventory(additions)
-            inventory.update(additions)
         present = _present(observed)
         gone = [
             p

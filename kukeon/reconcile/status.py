@@ -52,6 +52,7 @@ class ResourceStatus:
     memory_bytes: int | None = None
     pids: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    since: float = 0.0  # when kukeond took the resource on; 0: unknown
 
 
 def derive(
@@ -66,9 +67,12 @@ def derive(
     health: Mapping[ResourcePath, tuple[str, str]] | None = None,
     waiting: Mapping[ResourcePath, str] | None = None,
     refused: Mapping[ResourcePath, str] | None = None,
+    since: Mapping[str, float] | None = None,
 ) -> dict[ResourcePath, ResourceStatus]:
-    """``health``: container path -> (status, last output); ``waiting``: cell -> why."""
+    """``health``: container path -> (status, last output); ``waiting``: cell -> why;
+    ``since``: path string -> when it was first claimed."""
     health = health or {}
+    since = since or {}
     waiting = waiting or {}
     containers: dict[ResourcePath, dict[str, ObservedContainer]] = {}
     for oc in observed.runtime.containers:
@@ -123,6 +127,7 @@ def derive(
                 memory_bytes=mem,
                 pids=pids,
                 labels=dict(res.labels),
+                since=since.get(str(path), 0.0),
             )
         else:
             if fail:
@@ -140,11 +145,14 @@ def derive(
                 labels=dict(res.labels),
                 memory_bytes=mem,
                 pids=pids,
+                since=since.get(str(path), 0.0),
             )
     for path in present - set(desired.resources):
         phase = "Deleting" if path in managed else "Unowned"
         reason = "NoLongerDeclared" if path in managed else "InNoInventory"
-        out[path] = ResourceStatus(path, path.kind, phase, reason, observed_pass=pass_no)
+        out[path] = ResourceStatus(
+            path, path.kind, phase, reason, observed_pass=pass_no, since=since.get(str(path), 0.0)
+        )
     return out
 
 

@@ -22,10 +22,11 @@ from typing import TypeVar
 
 from kukeon.model.errors import KukeonError
 from kukeon.model.failpoints import failpoint
+from kukeon.reconcile.loop import Claim
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE documents (
@@ -44,6 +45,8 @@ _MIGRATIONS: dict[int, str] = {
         id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, source TEXT NOT NULL,
         revision TEXT NOT NULL, result TEXT NOT NULL);
     """,
+    # when kukeond first took a resource on (the AGE column); 0 for older claims: unknown
+    2: "ALTER TABLE inventory ADD COLUMN since REAL NOT NULL DEFAULT 0;",
 }
 
 
@@ -187,14 +190,17 @@ class Store:
 
     # -- inventory ----------------------------------------------------------------------
     async def set_inventory(self, entries: dict[str, tuple[str, bool]]) -> None:
-        """Add or update paths kukeond manages: path -> (source, keep)."""
+        """Add or update paths kukeond manages: path -> (source, keep); a path keeps the
+        time it was first claimed."""
+        now = time.time()
 
         def go() -> None:
             db = self._conn()
             db.execute("BEGIN")
             db.executemany(
-                "INSERT OR REPLACE INTO inventory VALUES (?, ?, ?)",
-                [(p, s, int(k)) for p, (s, k) in entries.items()],
+                "INSERT INTO inventory (path, source, keep, since) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (path) DO UPDATE SET source=excluded.source, keep=excluded.keep",
+                [(p, s, int(k), now) for p, (s, k) in entries.items()],
             )
             db.execute("COMMIT")
             failpoint("store.after-inventory-write", StoreError)
@@ -211,9 +217,9 @@ class Store:
 
         await self._run(go)
 
-    async def inventory(self) -> dict[str, tuple[str, bool]]:
-        rows = await self._query("SELECT path, source, keep FROM inventory")
-        return {str(p): (str(s), bool(k)) for p, s, k in rows}
+    async def inventory(self) -> dict[str, Claim]:
+        rows = await self._query("SELECT path, source, keep, since FROM inventory")
+        return {str(p): Claim(str(s), bool(k), float(str(t))) for p, s, k, t in rows}
 
     # -- events -------------------------------------------------------------------------
     async def add_event(self, type_: str, path: str, reason: str, message: str) -> Event:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 from kukeon.cli.output import (
     API_VERSION,
     Out,
+    age,
     clock,
     dash,
     dump,
@@ -86,10 +88,11 @@ def _table(kind: str, resources: Sequence[pb.Resource], *, wide: bool) -> list[s
     headers = ["NAME", *parents, "PHASE"]
     if kind == "Cell":
         headers += ["CONTAINERS", "RESTARTS", "IP"]
-    headers.append("OWNER")
+    headers += ["OWNER", "AGE"]
     if wide:
         headers += (["MEMORY", "PIDS"] if kind == "Cell" else []) + ["REASON", "ORIGIN"]
     rows = []
+    now = time.time()
     for r in resources:
         segments = r.path.split("/")
         row = [r.name or segments[-1], *segments[: len(parents)], _phase(r)]
@@ -97,7 +100,7 @@ def _table(kind: str, resources: Sequence[pb.Resource], *, wide: bool) -> list[s
             ready = sum(1 for c in r.containers if c.state == "running")
             restarts = sum(c.restart_count for c in r.containers)
             row += [f"{ready}/{len(r.containers)}", str(restarts), dash(r.ip)]
-        row.append(dash(r.owner))
+        row += [dash(r.owner), age(r.since, now)]
         if wide:
             if kind == "Cell":
                 row += [human_bytes(r.memory_bytes), _count(r.pids)]

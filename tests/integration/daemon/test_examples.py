@@ -3,6 +3,7 @@ removing it leaves nothing of it on the host."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -53,6 +54,10 @@ def test_example_through_kuke_apply(kukeond: Kukeond, example: Path) -> None:
     assert done.returncode == 0, done.stderr
     cells = [str(r.path) for r in load_file(example).resources if isinstance(r, Cell)]
     assert all(kukeond.cell(p).phase == "Ready" for p in cells)
+    table = subprocess.run([*kuke, "get", "cells", "-A"], capture_output=True, text=True,
+                           timeout=60).stdout.splitlines()  # fmt: skip
+    assert table[0].split()[-1] == "AGE" and len(table) == 1 + len(cells), table
+    assert all(re.fullmatch(r"\d+s", row.split()[-1]) for row in table[1:]), table
     if example.name == "hello-world.yaml":
         ip = kukeond.cell(cells[0]).ip
         assert "Hello from kukeon" in http_get(f"http://{ip}:8080/")  # the host side of the space

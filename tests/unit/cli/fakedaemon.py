@@ -31,7 +31,9 @@ spec:
 """
 
 
-def cell(name: str = "web", phase: str = "Ready", observed_pass: int = 1) -> pb.Resource:
+def cell(
+    name: str = "web", phase: str = "Ready", observed_pass: int = 1, since: float = 0.0
+) -> pb.Resource:
     return pb.Resource(
         kind="Cell",
         path=f"default/default/default/{name}",
@@ -49,6 +51,7 @@ def cell(name: str = "web", phase: str = "Ready", observed_pass: int = 1) -> pb.
         observed_pass=observed_pass,
         memory_bytes=-1,
         pids=-1,
+        since=since,
     )
 
 

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -19,7 +20,7 @@ from kukeon.api import kukeon_pb2 as pb
 from kukeon.api.client import Client
 from kukeon.cli.ops.apply import WaitOptions, wait_ready
 from kukeon.cli.ops.get import GetOptions, run_get
-from kukeon.cli.output import Out
+from kukeon.cli.output import Out, age
 from tests.unit.cli.conftest import Kuke
 from tests.unit.cli.fakedaemon import CELL_MANIFEST, Daemon, FakeKukeon, cell
 
@@ -266,7 +267,7 @@ def test_unavailable_from_the_daemon_is_its_own_message(kuke: Kuke, daemon: Daem
 
 
 def test_get_cells_table(kuke: Kuke, daemon: Daemon) -> None:
-    daemon.fake.resources = [cell("web"), cell("db", phase="Creating")]
+    daemon.fake.resources = [cell("web"), cell("db", phase="Creating", since=time.time() - 3 * 3600)]
     result = kuke("get", "cells")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -280,6 +281,7 @@ def test_get_cells_table(kuke: Kuke, daemon: Daemon) -> None:
         "RESTARTS",
         "IP",
         "OWNER",
+        "AGE",
     ]
     assert lines[1].split() == [
         "db",
@@ -291,8 +293,9 @@ def test_get_cells_table(kuke: Kuke, daemon: Daemon) -> None:
         "1",
         "10.88.0.2",
         "api",
+        "3h",
     ]
-    assert lines[2].split()[0] == "web"
+    assert lines[2].split()[0] == "web" and lines[2].split()[-1] == "-"  # age unknown
     assert lines[1].index("Creating") == lines[0].index("PHASE")  # columns are aligned
     request = daemon.fake.requests[-1][1]
     assert (request.kind, request.prefix) == ("Cell", "default")
@@ -311,6 +314,17 @@ def test_get_json_is_the_manifest_plus_status(kuke: Kuke, daemon: Daemon) -> Non
     assert item["status"]["containers"] == [
         {"name": "app", "state": "running", "pid": 42, "restartCount": 1, "image": "busybox"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0, "0s"), (119, "119s"), (125, "2m5s"), (600, "10m"), (3 * 3600 + 5, "3h"),
+     (7 * 3600 + 60, "7h1m"), (47 * 3600, "47h"), (3 * 86400 + 7200, "3d2h"), (10 * 86400, "10d"),
+     (800 * 86400, "2y70d"), (9 * 365 * 86400, "9y")],
+)  # fmt: skip
+def test_age_reads_like_kubectl(seconds: int, shown: str) -> None:
+    assert age(1000.0, now=1000.0 + seconds) == shown
+    assert age(0.0) == "-"
 
 
 def test_get_one_cell_as_yaml(kuke: Kuke, daemon: Daemon) -> None:
