@@ -88,6 +88,24 @@ class _Collector:
                     hint="remove one of the dependencies; nothing of this input is applied",
                 )
             )
+        by_path = {c.path: c for c in cells}
+        for cell in cells:
+            for dep in cell.depends_on:
+                target = by_path.get(dep.cell)
+                if dep.condition != "healthy" or target is None:
+                    continue
+                if not any(c.health_check for c in target.containers):
+                    file, _, line = cell.origin.rpartition(":")
+                    self.warnings.append(
+                        ManifestError(
+                            Location(file, int(line) if line.isdigit() else None,
+                                     "spec.dependsOn"),
+                            f"{cell.path.name} waits for {dep.cell.name} to be healthy, but "
+                            f"{dep.cell.name} has no healthCheck: running counts as healthy",
+                            hint=f"add a healthCheck to {dep.cell.name}, or use "
+                            "condition: started",
+                        )
+                    )  # fmt: skip
         # All or nothing: an input with any error yields no resources, so no caller can
         # apply the half of a file that parsed before its broken part.
         resources = () if self.errors else tuple(first.values())

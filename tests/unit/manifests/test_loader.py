@@ -329,6 +329,19 @@ def test_health_check_and_depends_on_are_loaded() -> None:
     assert check.failure_threshold == 2 and check.interval_seconds == 10.0
 
 
+def test_waiting_for_healthy_on_a_cell_without_checks_is_a_warning() -> None:
+    web = cell_yaml(spec="  dependsOn: [{cell: db, condition: healthy}, {cell: mq}]\n")
+    checked = "      healthCheck: {exec: [\"true\"]}\n"
+    text = "---\n".join([web, cell_yaml(name="db"), cell_yaml(checked, name="mq")])
+    result = load_text(text, "f.yaml")
+    assert result.ok and len(result.resources) == 3
+    (warning,) = result.warnings
+    assert (warning.location.line, warning.location.field) == (1, "spec.dependsOn")
+    assert "db has no healthCheck" in warning.message and "condition: started" in str(warning)
+    with_check = text.replace(cell_yaml(name="db"), cell_yaml(checked, name="db"))
+    assert not load_text(with_check, "f.yaml").warnings
+
+
 def test_health_check_needs_exactly_one_probe() -> None:
     text = cell_yaml("      healthCheck: {tcp: {port: 1}, exec: [\"true\"]}\n")
     result = load_text(text, "f.yaml")
