@@ -8,6 +8,7 @@ delete() clears our subtree from all of them.
 
 from __future__ import annotations
 
+import errno
 import os
 
 from kukeon.drivers.base import ObservedCgroup, PermanentError, TransientError
@@ -88,12 +89,36 @@ class V1Cgroups(CgroupTree):
             # The period goes first: the kernel checks quota against it.
             if read_int(period_file) != CPU_PERIOD_US:
                 self._write(period_file, str(CPU_PERIOD_US))
-            if quota != millis_to_quota(limits.cpu_millis):
-                self._write(quota_file, str(millis_to_quota(limits.cpu_millis)))
+            target = millis_to_quota(limits.cpu_millis)
+            if quota != target:
+                self._lower_below(os.path.dirname(quota_file), target)
+                try:
+                    self._write(quota_file, str(target))
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL or target < 1000:
+                        raise
+                    raise PermanentError(
+                        f"cpu limit {limits.cpu_millis}m of {path} is above its parent's:"
+                        " cgroup v1 cannot nest a larger cpu quota in a smaller one",
+                        hint="lower this cpu limit or raise the parent's",
+                    ) from exc
         shares = DEFAULT_SHARES if limits.cpu_shares is None else limits.cpu_shares
         shares = max(2, min(shares, 262144))  # the kernel clamps the same way
         if read_int(shares_file) != shares:
             self._write(shares_file, str(shares))
+
+    def _lower_below(self, directory: str, quota: int) -> None:
+        """v1 refuses a parent's cpu quota below a child's: lower the subtree's larger
+        quotas to this one first, deepest first (each level's own ensure then sets its
+        value, at most this)."""
+        for root, _dirs, _files in os.walk(directory, topdown=False):
+            if root == directory:
+                continue
+            child_quota = read_int(os.path.join(root, "cpu.cfs_quota_us"))
+            period = read_int(os.path.join(root, "cpu.cfs_period_us")) or CPU_PERIOD_US
+            allowed = quota * period // CPU_PERIOD_US
+            if child_quota is not None and child_quota > allowed:
+                self._write(os.path.join(root, "cpu.cfs_quota_us"), str(allowed))
 
     def _ensure_pids(self, path: ResourcePath, limit: int | None) -> None:
         if limit is None and "pids" not in self._points:

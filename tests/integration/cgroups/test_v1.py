@@ -91,8 +91,33 @@ def test_invalid_limits_are_permanent_errors(v1: CgroupTree) -> None:
         asyncio.run(v1.ensure(CELL, Resources(cpu_millis=1)))
     # v1 refuses a child's cpu quota above its parent's.
     asyncio.run(v1.ensure(STACK, Resources(cpu_millis=200)))
-    with pytest.raises(PermanentError):
+    with pytest.raises(PermanentError, match="above its parent's") as err:
         asyncio.run(v1.ensure(CELL, Resources(cpu_millis=500)))
+    assert err.value.hint == "lower this cpu limit or raise the parent's"
+
+
+def test_lowering_a_parents_cpu_limit_lowers_larger_quotas_below_it_first(
+    v1: CgroupTree,
+) -> None:
+    asyncio.run(v1.ensure(STACK, Resources(cpu_millis=800)))
+    asyncio.run(v1.ensure(CELL, Resources(cpu_millis=600)))
+    hierarchy = v1.mounts.v1["cpu"]
+    cpu = cgdir(v1, hierarchy, CELL)
+    leaf = os.path.join(cpu, "main")  # a container's cgroup, as runc makes it
+    os.mkdir(leaf)
+    with open(os.path.join(leaf, "cpu.cfs_period_us"), "w") as f:
+        f.write("50000")
+    with open(os.path.join(leaf, "cpu.cfs_quota_us"), "w") as f:
+        f.write("25000")  # 500m at a 50 ms period
+    try:
+        asyncio.run(v1.ensure(STACK, Resources(cpu_millis=300)))
+        assert read(os.path.join(cgdir(v1, hierarchy, STACK), "cpu.cfs_quota_us")) == "30000"
+        assert read(os.path.join(cpu, "cpu.cfs_quota_us")) == "30000"
+        assert read(os.path.join(leaf, "cpu.cfs_quota_us")) == "15000"  # 300m, its period
+        asyncio.run(v1.ensure(CELL, Resources(cpu_millis=100)))
+        assert read(os.path.join(cpu, "cpu.cfs_quota_us")) == "10000"
+    finally:
+        os.rmdir(leaf)
 
 
 def test_observe_skips_foreign_names_and_walks_only_our_instance(v1: CgroupTree) -> None:
