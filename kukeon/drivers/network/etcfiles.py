@@ -64,11 +64,15 @@ def render_resolv(host_resolv: str, fallback: str | None = None) -> str:
 
 
 def write_in_place(path: Path, content: str) -> None:
-    """Rewrite keeping the inode: runc bind-mounts the file, a rename would not be seen."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    """Rewrite keeping the inode: runc bind-mounts the file, a rename would not be seen.
+    Not atomic, so a reader in the cell never sees it empty: the new bytes go over the
+    old ones before the tail is cut. Unchanged content is not written at all."""
+    data = content.encode()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        data = content.encode()
-        os.ftruncate(fd, 0)
+        if os.pread(fd, len(data) + 1, 0) == data:
+            return
         os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
     finally:
         os.close(fd)

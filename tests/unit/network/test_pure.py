@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,8 @@ def test_write_in_place_keeps_inode(tmp_path: Path) -> None:
     inode = f.stat().st_ino
     etcfiles.write_in_place(f, "short\n")
     assert f.read_text() == "short\n" and f.stat().st_ino == inode
+    os.utime(f, ns=(0, 0))
+    etcfiles.write_in_place(f, "short\n")  # unchanged: not written
+    assert f.stat().st_mtime_ns == 0
+    etcfiles.write_in_place(f, "short\nlonger\n")
+    assert f.read_text() == "short\nlonger\n" and f.stat().st_mtime_ns != 0
