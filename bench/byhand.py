@@ -5,6 +5,7 @@ netns pin + CNI ADD + ``ctr run -d``; teardown ``ctr task rm -f`` + ``ctr c rm``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -61,3 +62,13 @@ class ByHand:
         await self._cni("DEL", cid, pin, self.results.pop(cid))
         await run("umount", str(pin))
         pin.unlink()
+
+    @staticmethod
+    def remove_cgroups() -> None:
+        """``ctr run`` puts containers in /<namespace>/<id>; runc removes the leaves, the
+        namespace's cgroup is left in every hierarchy."""
+        root = Path("/sys/fs/cgroup")
+        for d in [root / NAMESPACE, *(h / NAMESPACE for h in root.iterdir() if h.is_dir())]:
+            if d.is_dir():
+                with contextlib.suppress(OSError):
+                    d.rmdir()

@@ -371,6 +371,7 @@ class Bench:
             for cid in list(self.hand.results):
                 with contextlib.suppress(Exception):
                     await self.hand.teardown(cid)
+            self.hand.remove_cgroups()
         if getattr(self, "ev", None) is not None:
             await self.ev.close()
         if getattr(self, "ctd", None) is not None:

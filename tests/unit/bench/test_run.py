@@ -33,3 +33,5 @@ def test_quick_run(tmp_path: Path) -> None:
     noop = data["noop_pass_5_real"]
     assert noop["containerd_events"] == [] and not noop["cni_state_changed"]
     assert set(noop["actions"]) == {0}
+    left = [str(d) for d in Path("/sys/fs/cgroup").glob("*/bench")]
+    assert not left and not Path("/sys/fs/cgroup/bench").exists(), left  # ctr run's parent
