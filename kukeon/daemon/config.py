@@ -88,6 +88,7 @@ _POLICY_KEYS = {
     "privileged": "privileged",
     "capabilities": "capabilities",
     "bindMounts": "bind_mounts",
+    "hostNetwork": "host_network",
     "allowedHostPaths": "allowed_host_paths",
 }
 

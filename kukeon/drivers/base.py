@@ -10,6 +10,7 @@ not retried until the spec changes).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -84,11 +85,18 @@ class ContainerRequest:
     container: Container
     spec_hash: str
     image_digest: str
-    netns_path: str  # the cell's pinned netns
+    netns_path: str  # the cell's pinned netns; "" for the host's (hostNetwork)
     cgroup_parent: str  # the cell's cgroup path (runc gets <parent>/<container>)
     etc_files: dict[str, str]  # container path -> host file (hosts, hostname, resolv.conf)
     log_path: str  # host file for stdout/stderr
     spec_fields: dict[str, object]
+
+
+def host_etc_files() -> dict[str, str]:
+    """What a hostNetwork cell sees at /etc/hosts, resolv.conf and hostname: the host's own
+    files (bound read-only), as Docker and Kubernetes give a host-network container."""
+    names = ("/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
+    return {name: name for name in names if os.path.isfile(name)}
 
 
 @dataclass(frozen=True)

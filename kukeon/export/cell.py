@@ -72,6 +72,8 @@ def _pod_spec(cell: Cell, notes: Notes) -> Obj:
     volumes: list[Obj] = []
     containers = [_container(c, policy, root, volumes, notes) for c in cell.start_order()]
     spec: Obj = {"containers": containers, "restartPolicy": policy}
+    if cell.host_network:
+        spec["hostNetwork"] = True
     if volumes:
         spec["volumes"] = volumes
     resources = _resources(cell.resources, "spec.resources", notes)

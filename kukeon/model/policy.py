@@ -1,10 +1,10 @@
 """What a source's manifests may ask of the host.
 
-kukeon runs as root: a manifest that asks for ``privileged``, added capabilities or a bind
-mount of ``/`` is asking for root on the host. Each source gets a policy; the manifests
-dir and the API (root-owned) are open by default, git sources are restricted unless their
-configuration allows more. A violation stops that cell (nothing of it runs) with a message
-naming the rule and where to change it.
+kukeon runs as root: a manifest that asks for ``privileged``, added capabilities, a bind
+mount of ``/`` or the host's network is asking for root on the host (or for its ports).
+Each source gets a policy; the manifests dir and the API (root-owned) are open by
+default, git sources are restricted unless their configuration allows more. A violation
+stops that cell (nothing of it runs) with a message naming the rule and where to change it.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ class Policy:
     privileged: bool = True
     capabilities: bool = True  # may add capabilities
     bind_mounts: bool = True
+    host_network: bool = True
     # host path prefixes bind mounts may come from; empty: any (when bind_mounts)
     allowed_host_paths: tuple[str, ...] = ()
 
 
 OPEN = Policy()
-RESTRICTED = Policy(privileged=False, capabilities=False, bind_mounts=False)
+RESTRICTED = Policy(privileged=False, capabilities=False, bind_mounts=False, host_network=False)
 
 
 def _inside(path: str, prefix: str) -> bool:
@@ -46,6 +47,8 @@ def violations(
         where = f"container {c.name}"
         if c.privileged and not policy.privileged:
             found.append(f"{where}: privileged is not allowed")
+        if c.host_network and not policy.host_network:
+            found.append(f"{where}: hostNetwork is not allowed")
         if c.capabilities_add and not policy.capabilities:
             found.append(
                 f"{where}: adding capabilities ({', '.join(c.capabilities_add)}) is not allowed"

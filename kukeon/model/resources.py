@@ -111,6 +111,7 @@ class Container:
     capabilities_add: tuple[str, ...] = ()
     capabilities_drop: tuple[str, ...] = ()
     health_check: HealthCheck | None = None
+    host_network: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,11 @@ class Cell(Resource):
             if c.root:
                 return c
         return self.containers[0]
+
+    @property
+    def host_network(self) -> bool:
+        """The cell's containers share one network namespace: the host's if any asks."""
+        return any(c.host_network for c in self.containers)
 
     def container(self, name: str) -> Container | None:
         for c in self.containers:

@@ -19,7 +19,7 @@ SPEC_HASH_VERSION = "1"
 
 def container_fields(container: Container, cell: Cell) -> dict[str, Any]:
     """The canonical, recreate-relevant fields of a container."""
-    return {
+    fields: dict[str, Any] = {
         "image": container.image,
         "command": list(container.command),
         "args": list(container.args),
@@ -35,6 +35,9 @@ def container_fields(container: Container, cell: Cell) -> dict[str, Any]:
         "capDrop": sorted(container.capabilities_drop),
         "hostname": cell.name,
     }
+    if cell.host_network:  # only when set, so containers made before it keep their hash
+        fields["hostNetwork"] = True
+    return fields
 
 
 def spec_hash(container: Container, cell: Cell) -> str:

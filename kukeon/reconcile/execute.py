@@ -19,6 +19,7 @@ from kukeon.drivers.base import (
     Runtime,
     SpaceNetwork,
     TransientError,
+    host_etc_files,
 )
 from kukeon.model.identity import ResourcePath
 from kukeon.model.naming import Naming
@@ -132,9 +133,13 @@ class Executor:
     async def _create_container(self, a: Action) -> None:
         cell, container = a.resource, a.container
         assert isinstance(cell, Cell) and container is not None
-        net = self.cell_nets.get(cell.path)
-        if net is None or net.ip is None or not net.etc_files:
-            net = self.cell_nets[cell.path] = await self.d.network.ensure_cell(cell)
+        if cell.host_network:
+            netns_path, etc_files = "", host_etc_files()
+        else:
+            net = self.cell_nets.get(cell.path)
+            if net is None or net.ip is None or not net.etc_files:
+                net = self.cell_nets[cell.path] = await self.d.network.ensure_cell(cell)
+            netns_path, etc_files = net.netns_path, dict(net.etc_files)
         digest = await self.d.runtime.ensure_image(
             cell.path.realm, container.image, container.image_pull_policy
         )
@@ -146,9 +151,9 @@ class Executor:
                 container=container,
                 spec_hash=spec_hash(container, cell),
                 image_digest=digest,
-                netns_path=net.netns_path,
+                netns_path=netns_path,
                 cgroup_parent=self.naming.cgroup(cell.path),
-                etc_files=dict(net.etc_files),
+                etc_files=etc_files,
                 log_path=str(log),
                 spec_fields=container_fields(container, cell),
             )

@@ -216,6 +216,7 @@ class Controller:
         observed = replace(observed, images=await self._resolve_always(desired, started))
         self.observed = observed
         ips = {c.path: c.ip or "" for c in observed.network.cells}
+        ips.update((c.path, "127.0.0.1") for c in desired.cells() if c.host_network)
         self.health.sync(desired.cells(), observed.runtime.containers, ips)
         inventory = await self._update_inventory(desired, observed)
         ctx = self._context(desired, inventory, started)

@@ -247,10 +247,10 @@ class _Planner:
             return [Action(Op.DELETE_CONTAINER, cell.path.child(n), why) for n in sorted(have)]
         out = self._cgroup(cell.path, cell.resources, cell)
         net = self.cell_nets.get(cell.path)
-        if net is None or net.ip is None:
+        have = self.containers.get(cell.path, {})
+        if not cell.host_network and (net is None or net.ip is None):
             cause = "network namespace missing" if net is None else "not attached to its space"
             out.append(Action(Op.ENSURE_CELL_NETWORK, cell.path, cause, cell))
-        have = self.containers.get(cell.path, {})
         cell_stopped = cell.path in self.ctx.stopped
         for name in sorted(set(have) - {c.name for c in cell.containers}):
             out.append(Action(Op.DELETE_CONTAINER, cell.path.child(name), "no longer declared"))
@@ -264,6 +264,9 @@ class _Planner:
             if unmet:  # nothing starts before its dependencies; stopping still happens
                 actions = [a for a in actions if a.op.is_delete]
             out.extend(actions)
+        if cell.host_network and net is not None:
+            # last in the cell's lane: containers still in the namespace are deleted first
+            out.append(Action(Op.DELETE_CELL_NETWORK, cell.path, "moved to the host network"))
         return out
 
     def _met(self, dep: Dependency) -> bool:

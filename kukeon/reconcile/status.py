@@ -121,7 +121,7 @@ def derive(
                 reason,
                 message,
                 owner,
-                ips.get(path, ""),
+                "host" if res.host_network else ips.get(path, ""),
                 statuses,
                 pass_no,
                 memory_bytes=mem,

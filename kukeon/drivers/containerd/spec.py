@@ -205,20 +205,25 @@ def with_capabilities(
 
 # --------------------------------------------------------------------------- linux
 def with_namespaces(netns_path: str) -> SpecOpt:
-    """Own pid, ipc, mount and uts namespaces; the cell's pinned network namespace."""
+    """Own pid, ipc and mount namespaces; the cell's pinned network namespace and its own
+    uts one, or the host's network and name when ``netns_path`` is "" (hostNetwork)."""
 
     def opt(spec: Spec) -> None:
-        spec["linux"]["namespaces"] = [
-            {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
-            {"type": "network", "path": netns_path},
-        ]  # fmt: skip
+        spec["linux"]["namespaces"] = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
+        if netns_path:
+            spec["linux"]["namespaces"] += [
+                {"type": "uts"}, {"type": "network", "path": netns_path},
+            ]  # fmt: skip
 
     return opt
 
 
 def with_hostname(hostname: str) -> SpecOpt:
+    """The hostname, in a uts namespace of its own (none: the host's name stays)."""
+
     def opt(spec: Spec) -> None:
-        spec["hostname"] = hostname
+        if any(ns["type"] == "uts" for ns in spec["linux"]["namespaces"]):
+            spec["hostname"] = hostname
 
     return opt
 

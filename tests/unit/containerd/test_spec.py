@@ -68,8 +68,15 @@ def test_namespaces_hostname_and_cgroups_path() -> None:
     assert {"type": "network", "path": "/run/netns/x"} in spec["linux"]["namespaces"]
     assert {n["type"] for n in spec["linux"]["namespaces"]} == {
         "pid", "ipc", "uts", "mount", "network"}  # fmt: skip
-    assert run(s.with_hostname("web"))["hostname"] == "web"
+    named = s.apply(s.base_spec(), [s.with_namespaces("/run/netns/x"), s.with_hostname("web")])
+    assert named["hostname"] == "web"
     assert run(s.with_cgroups_path("/k/a/b"))["linux"]["cgroupsPath"] == "/k/a/b"
+
+
+def test_host_network_shares_the_hosts_network_and_name() -> None:
+    spec = s.apply(s.base_spec(), [s.with_namespaces(""), s.with_hostname("web")])
+    assert [n["type"] for n in spec["linux"]["namespaces"]] == ["pid", "ipc", "mount"]
+    assert spec["hostname"] == ""  # runc sets no name: the host's stays
 
 
 def test_default_mounts_etc_files_and_volumes() -> None:

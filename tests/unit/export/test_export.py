@@ -279,6 +279,12 @@ def test_security_context() -> None:
     }
 
 
+def test_host_network_is_the_pods() -> None:
+    exported = export(cell("  containers:\n    - {id: a, image: b, hostNetwork: true}\n"))
+    assert pod(exported)["hostNetwork"] is True
+    assert "hostNetwork" not in pod(export(cell("  containers:\n    - {id: a, image: b}\n")))
+
+
 def test_egress_deny_with_rules() -> None:
     exported = export(
         "apiVersion: v1beta1\nkind: Space\nmetadata:\n  name: s\nspec:\n  network:\n    egress:\n"

@@ -23,6 +23,10 @@ def test_restricted_refuses_each_rule_by_name() -> None:
         "adding capabilities (NET_ADMIN)"
         in violations(cell(capabilities_add=("NET_ADMIN",)), RESTRICTED)[0]
     )
+    assert violations(cell(host_network=True), RESTRICTED) == [
+        "container app: hostNetwork is not allowed"
+    ]
+    assert violations(cell(host_network=True), OPEN) == []
     root_bind = cell(volumes=(Volume(target="/host", source="/"),))
     assert violations(root_bind, RESTRICTED) == ["container app: bind mount of / is not allowed"]
     assert violations(root_bind, OPEN) == []
