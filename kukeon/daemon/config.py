@@ -89,6 +89,7 @@ _POLICY_KEYS = {
     "capabilities": "capabilities",
     "bindMounts": "bind_mounts",
     "hostNetwork": "host_network",
+    "hostPID": "host_pid",
     "allowedHostPaths": "allowed_host_paths",
 }
 

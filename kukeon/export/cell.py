@@ -74,6 +74,14 @@ def _pod_spec(cell: Cell, notes: Notes) -> Obj:
     spec: Obj = {"containers": containers, "restartPolicy": policy}
     if cell.host_network:
         spec["hostNetwork"] = True
+    host_pid = [c.name for c in cell.containers if c.host_pid]
+    if host_pid:
+        spec["hostPID"] = True
+        if len(host_pid) < len(cell.containers):
+            notes.add(
+                f"containers[{host_pid[0]}].hostPID",
+                "hostPID is pod-wide in Kubernetes: every container of the pod gets it",
+            )
     if volumes:
         spec["volumes"] = volumes
     resources = _resources(cell.resources, "spec.resources", notes)

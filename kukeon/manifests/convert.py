@@ -335,6 +335,7 @@ def container(raw: dict[str, Any], at: FieldPath, rep: Reporter) -> Container:
         capabilities_drop=tuple(caps.get("drop", ())),
         health_check=_health(raw.get("healthCheck"), (*at, "healthCheck"), rep),
         host_network=raw.get("hostNetwork", False),
+        host_pid=raw.get("hostPID", False),
     )
 
 

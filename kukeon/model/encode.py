@@ -130,6 +130,8 @@ def _container(c: Container) -> dict[str, Any]:
         out["privileged"] = True
     if c.host_network:
         out["hostNetwork"] = True
+    if c.host_pid:
+        out["hostPID"] = True
     if c.health_check is not None:
         out["healthCheck"] = _health(c.health_check)
     if c.capabilities_add or c.capabilities_drop:

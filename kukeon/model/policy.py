@@ -22,12 +22,15 @@ class Policy:
     capabilities: bool = True  # may add capabilities
     bind_mounts: bool = True
     host_network: bool = True
+    host_pid: bool = True
     # host path prefixes bind mounts may come from; empty: any (when bind_mounts)
     allowed_host_paths: tuple[str, ...] = ()
 
 
 OPEN = Policy()
-RESTRICTED = Policy(privileged=False, capabilities=False, bind_mounts=False, host_network=False)
+RESTRICTED = Policy(
+    privileged=False, capabilities=False, bind_mounts=False, host_network=False, host_pid=False
+)
 
 
 def _inside(path: str, prefix: str) -> bool:
@@ -49,6 +52,8 @@ def violations(
             found.append(f"{where}: privileged is not allowed")
         if c.host_network and not policy.host_network:
             found.append(f"{where}: hostNetwork is not allowed")
+        if c.host_pid and not policy.host_pid:
+            found.append(f"{where}: hostPID is not allowed")
         if c.capabilities_add and not policy.capabilities:
             found.append(
                 f"{where}: adding capabilities ({', '.join(c.capabilities_add)}) is not allowed"

@@ -112,6 +112,7 @@ class Container:
     capabilities_drop: tuple[str, ...] = ()
     health_check: HealthCheck | None = None
     host_network: bool = False
+    host_pid: bool = False
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,11 @@ def container_fields(container: Container, cell: Cell) -> dict[str, Any]:
         "capDrop": sorted(container.capabilities_drop),
         "hostname": cell.name,
     }
-    if cell.host_network:  # only when set, so containers made before it keep their hash
+    # only when set, so containers made before these fields existed keep their hash
+    if cell.host_network:
         fields["hostNetwork"] = True
+    if container.host_pid:
+        fields["hostPID"] = True
     return fields
 
 

@@ -204,12 +204,14 @@ def with_capabilities(
 
 
 # --------------------------------------------------------------------------- linux
-def with_namespaces(netns_path: str) -> SpecOpt:
-    """Own pid, ipc and mount namespaces; the cell's pinned network namespace and its own
-    uts one, or the host's network and name when ``netns_path`` is "" (hostNetwork)."""
+def with_namespaces(netns_path: str, *, host_pid: bool = False) -> SpecOpt:
+    """Own ipc and mount namespaces; its own pid one unless ``host_pid``; the cell's pinned
+    network namespace and its own uts one, or the host's network and name when
+    ``netns_path`` is "" (hostNetwork)."""
 
     def opt(spec: Spec) -> None:
-        spec["linux"]["namespaces"] = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
+        own = ["ipc", "mount"] if host_pid else ["pid", "ipc", "mount"]
+        spec["linux"]["namespaces"] = [{"type": t} for t in own]
         if netns_path:
             spec["linux"]["namespaces"] += [
                 {"type": "uts"}, {"type": "network", "path": netns_path},
@@ -334,7 +336,7 @@ def build_spec(req: ContainerRequest, image_config: Mapping[str, Any]) -> Spec:
         with_user(c.user, image_config.get("User") or ""),
         with_capabilities(c.capabilities_add, c.capabilities_drop, c.privileged),
         with_rlimits(),
-        with_namespaces(req.netns_path),
+        with_namespaces(req.netns_path, host_pid=c.host_pid),
         with_hostname(req.cell.name),
         with_default_mounts,
         with_etc_files(req.etc_files),

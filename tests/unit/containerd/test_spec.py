@@ -77,6 +77,9 @@ def test_host_network_shares_the_hosts_network_and_name() -> None:
     spec = s.apply(s.base_spec(), [s.with_namespaces(""), s.with_hostname("web")])
     assert [n["type"] for n in spec["linux"]["namespaces"]] == ["pid", "ipc", "mount"]
     assert spec["hostname"] == ""  # runc sets no name: the host's stays
+    host_pid = run(s.with_namespaces("/run/netns/x", host_pid=True))
+    assert [n["type"] for n in host_pid["linux"]["namespaces"]] == [
+        "ipc", "mount", "uts", "network"]  # fmt: skip
 
 
 def test_default_mounts_etc_files_and_volumes() -> None:

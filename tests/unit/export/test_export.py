@@ -285,6 +285,15 @@ def test_host_network_is_the_pods() -> None:
     assert "hostNetwork" not in pod(export(cell("  containers:\n    - {id: a, image: b}\n")))
 
 
+def test_host_pid_is_pod_wide_with_a_note_when_not_every_container_asks() -> None:
+    every = export(cell("  containers:\n    - {id: a, image: b, hostPID: true}\n"))
+    assert pod(every)["hostPID"] is True and notes(every) == []
+    one = export(cell("  containers:\n    - {id: a, image: b, hostPID: true}\n"
+                      "    - {id: c, image: b}\n"))  # fmt: skip
+    assert pod(one)["hostPID"] is True
+    assert any("pod-wide" in n for n in notes(one))
+
+
 def test_egress_deny_with_rules() -> None:
     exported = export(
         "apiVersion: v1beta1\nkind: Space\nmetadata:\n  name: s\nspec:\n  network:\n    egress:\n"
