@@ -270,9 +270,18 @@ def _with_root(
 
 def _check_ports(containers: list[Container], rep: Reporter) -> None:
     seen: set[tuple[str, int, str]] = set()
+    host_network = any(c.host_network for c in containers)
     for i, c in enumerate(containers):
         for j, p in enumerate(c.ports):
             if p.host_port is None:
+                continue
+            if host_network:
+                rep.warn(
+                    ("spec", "containers", i, "ports", j, "hostPort"),
+                    "the cell is on the host network: nothing is published, its processes"
+                    " bind the host's ports themselves",
+                    "drop hostPort, or hostNetwork",
+                )
                 continue
             key = (p.host_ip, p.host_port, p.protocol)
             if key in seen:

@@ -342,6 +342,15 @@ def test_waiting_for_healthy_on_a_cell_without_checks_is_a_warning() -> None:
     assert not load_text(with_check, "f.yaml").warnings
 
 
+def test_host_port_on_the_host_network_is_a_warning() -> None:
+    text = cell_yaml("      hostNetwork: true\n      ports: [{containerPort: 80, hostPort: 8080}]\n")
+    result = load_text(text, "f.yaml")
+    assert result.ok and the_cell(result).host_network
+    (warning,) = result.warnings
+    assert warning.location.field == "spec.containers[0].ports[0].hostPort"
+    assert "nothing is published" in warning.message
+
+
 def test_health_check_needs_exactly_one_probe() -> None:
     text = cell_yaml("      healthCheck: {tcp: {port: 1}, exec: [\"true\"]}\n")
     result = load_text(text, "f.yaml")
