@@ -36,6 +36,7 @@ def resource(view: ResourceView, *, manifest: bool = False) -> JSON:
         "labels": dict(s.labels),
         "stopped": view.stopped,
         "observedPass": s.observed_pass,
+        "since": s.since,
         "containers": [
             {
                 "name": c.name,

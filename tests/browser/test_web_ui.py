@@ -112,6 +112,7 @@ def test_hierarchy_cell_log_live_updates_and_escaping(
     assert EVIL in log.text  # a log line holding markup is text
     assert EVIL in browser.find_element(By.ID, "labels").text
     assert "busybox" in browser.find_element(By.ID, "manifest").text
+    assert str(time.localtime().tm_year) in browser.find_element(By.ID, "since").text
     wait(
         browser,
         "the cell's events",

@@ -166,6 +166,7 @@ function cellPage(view, root, path) {
       h("dt", {}, "Message"), h("dd", { id: "message" }, r.message),
       h("dt", {}, "IP"), h("dd", {}, r.ip),
       h("dt", {}, "Owner"), h("dd", {}, r.owner, r.origin ? " \u2014 " + r.origin : ""),
+      h("dt", {}, "Managed since"), h("dd", { id: "since" }, r.since ? new Date(r.since * 1000).toLocaleString() : ""),
       h("dt", {}, "Memory"), h("dd", {}, bytes(r.memoryBytes)),
       h("dt", {}, "PIDs"), h("dd", {}, r.pids === null ? "" : r.pids),
       h("dt", {}, "Labels"), h("dd", { id: "labels" }, labels(r.labels)),
