@@ -90,6 +90,7 @@ _POLICY_KEYS = {
     "bindMounts": "bind_mounts",
     "hostNetwork": "host_network",
     "hostPID": "host_pid",
+    "hostCgroup": "host_cgroup",
     "allowedHostPaths": "allowed_host_paths",
 }
 

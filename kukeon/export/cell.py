@@ -74,6 +74,13 @@ def _pod_spec(cell: Cell, notes: Notes) -> Obj:
     spec: Obj = {"containers": containers, "restartPolicy": policy}
     if cell.host_network:
         spec["hostNetwork"] = True
+    for c in cell.containers:
+        if c.host_cgroup:
+            notes.add(
+                f"containers[{c.name}].hostCgroup",
+                "Kubernetes has no field for the host's cgroup namespace (the node's runtime"
+                " decides); dropped",
+            )
     host_pid = [c.name for c in cell.containers if c.host_pid]
     if host_pid:
         spec["hostPID"] = True

@@ -345,6 +345,7 @@ def container(raw: dict[str, Any], at: FieldPath, rep: Reporter) -> Container:
         health_check=_health(raw.get("healthCheck"), (*at, "healthCheck"), rep),
         host_network=raw.get("hostNetwork", False),
         host_pid=raw.get("hostPID", False),
+        host_cgroup=raw.get("hostCgroup", False),
     )
 
 

@@ -132,6 +132,8 @@ def _container(c: Container) -> dict[str, Any]:
         out["hostNetwork"] = True
     if c.host_pid:
         out["hostPID"] = True
+    if c.host_cgroup:
+        out["hostCgroup"] = True
     if c.health_check is not None:
         out["healthCheck"] = _health(c.health_check)
     if c.capabilities_add or c.capabilities_drop:

@@ -23,13 +23,19 @@ class Policy:
     bind_mounts: bool = True
     host_network: bool = True
     host_pid: bool = True
+    host_cgroup: bool = True
     # host path prefixes bind mounts may come from; empty: any (when bind_mounts)
     allowed_host_paths: tuple[str, ...] = ()
 
 
 OPEN = Policy()
 RESTRICTED = Policy(
-    privileged=False, capabilities=False, bind_mounts=False, host_network=False, host_pid=False
+    privileged=False,
+    capabilities=False,
+    bind_mounts=False,
+    host_network=False,
+    host_pid=False,
+    host_cgroup=False,
 )
 
 
@@ -54,6 +60,8 @@ def violations(
             found.append(f"{where}: hostNetwork is not allowed")
         if c.host_pid and not policy.host_pid:
             found.append(f"{where}: hostPID is not allowed")
+        if c.host_cgroup and not policy.host_cgroup:
+            found.append(f"{where}: hostCgroup is not allowed")
         if c.capabilities_add and not policy.capabilities:
             found.append(
                 f"{where}: adding capabilities ({', '.join(c.capabilities_add)}) is not allowed"

@@ -113,6 +113,7 @@ class Container:
     health_check: HealthCheck | None = None
     host_network: bool = False
     host_pid: bool = False
+    host_cgroup: bool = False
 
 
 @dataclass(frozen=True)

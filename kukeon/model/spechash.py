@@ -40,6 +40,8 @@ def container_fields(container: Container, cell: Cell) -> dict[str, Any]:
         fields["hostNetwork"] = True
     if container.host_pid:
         fields["hostPID"] = True
+    if container.host_cgroup:
+        fields["hostCgroup"] = True
     return fields
 
 

@@ -204,13 +204,17 @@ def with_capabilities(
 
 
 # --------------------------------------------------------------------------- linux
-def with_namespaces(netns_path: str, *, host_pid: bool = False) -> SpecOpt:
-    """Own ipc and mount namespaces; its own pid one unless ``host_pid``; the cell's pinned
-    network namespace and its own uts one, or the host's network and name when
-    ``netns_path`` is "" (hostNetwork)."""
+def with_namespaces(
+    netns_path: str, *, host_pid: bool = False, host_cgroup: bool = False
+) -> SpecOpt:
+    """Own ipc and mount namespaces; own pid and cgroup ones unless ``host_pid`` /
+    ``host_cgroup``; the cell's pinned network namespace and its own uts one, or the
+    host's network and name when ``netns_path`` is "" (hostNetwork)."""
 
     def opt(spec: Spec) -> None:
-        own = ["ipc", "mount"] if host_pid else ["pid", "ipc", "mount"]
+        own = ["ipc", "mount"]
+        own += [] if host_pid else ["pid"]
+        own += [] if host_cgroup else ["cgroup"]
         spec["linux"]["namespaces"] = [{"type": t} for t in own]
         if netns_path:
             spec["linux"]["namespaces"] += [
@@ -336,7 +340,7 @@ def build_spec(req: ContainerRequest, image_config: Mapping[str, Any]) -> Spec:
         with_user(c.user, image_config.get("User") or ""),
         with_capabilities(c.capabilities_add, c.capabilities_drop, c.privileged),
         with_rlimits(),
-        with_namespaces(req.netns_path, host_pid=c.host_pid),
+        with_namespaces(req.netns_path, host_pid=c.host_pid, host_cgroup=c.host_cgroup),
         with_hostname(req.cell.name),
         with_default_mounts,
         with_etc_files(req.etc_files),

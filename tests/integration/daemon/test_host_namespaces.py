@@ -1,7 +1,8 @@
 """hostNetwork and hostPID. hostNetwork: a cell in the test's own network namespace (the
 "host" here is the private netns pytest runs in), and moving a cell onto and off the host
 network; Ready needs its http check to pass: at 127.0.0.1 on the host network, at the
-cell's IP otherwise. hostPID: one container of a cell in the host's PID namespace."""
+cell's IP otherwise. hostPID and hostCgroup: containers of one cell in the host's PID or
+cgroup namespace, the others in their own."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_host_network_cell_shares_the_hosts_network_and_can_move_off_and_back(
     wait_for("no leaks", lambda: not host_leaks(kukeond.instance, kukeond.run_dir), 30)
 
 
-def test_host_pid_puts_only_that_container_in_the_hosts_pid_namespace(kukeond: Kukeond) -> None:
+def test_host_pid_and_host_cgroup_apply_to_the_containers_that_ask(kukeond: Kukeond) -> None:
     (kukeond.manifests / "pid.yaml").write_text("""
 apiVersion: v1beta1
 kind: Cell
@@ -93,11 +94,16 @@ spec:
   containers:
     - {id: top, image: docker.io/library/busybox:latest, command: [sleep, "1000"], hostPID: true}
     - {id: boxed, image: docker.io/library/busybox:latest, command: [sleep, "1000"]}
+    - {id: tree, image: docker.io/library/busybox:latest, command: [sleep, "1000"],
+       hostCgroup: true}
 """)
     cell = kukeond.wait_phase("default/default/default/pid", "Ready")
     pids = {c.name: c.pid for c in cell.containers}
     ours = os.readlink("/proc/self/ns/pid")
     assert os.readlink(f"/proc/{pids['top']}/ns/pid") == ours
     assert os.readlink(f"/proc/{pids['boxed']}/ns/pid") != ours
+    tree = os.readlink("/proc/self/ns/cgroup")
+    assert os.readlink(f"/proc/{pids['tree']}/ns/cgroup") == tree
+    assert os.readlink(f"/proc/{pids['boxed']}/ns/cgroup") != tree  # its own, by default
     (kukeond.manifests / "pid.yaml").unlink()
     wait_for("pid pruned", lambda: "default/default/default/pid" not in kukeond.cells(), 30)

@@ -67,7 +67,7 @@ def test_namespaces_hostname_and_cgroups_path() -> None:
     spec = run(s.with_namespaces("/run/netns/x"))
     assert {"type": "network", "path": "/run/netns/x"} in spec["linux"]["namespaces"]
     assert {n["type"] for n in spec["linux"]["namespaces"]} == {
-        "pid", "ipc", "uts", "mount", "network"}  # fmt: skip
+        "pid", "ipc", "uts", "mount", "network", "cgroup"}  # fmt: skip
     named = s.apply(s.base_spec(), [s.with_namespaces("/run/netns/x"), s.with_hostname("web")])
     assert named["hostname"] == "web"
     assert run(s.with_cgroups_path("/k/a/b"))["linux"]["cgroupsPath"] == "/k/a/b"
@@ -75,10 +75,10 @@ def test_namespaces_hostname_and_cgroups_path() -> None:
 
 def test_host_network_shares_the_hosts_network_and_name() -> None:
     spec = s.apply(s.base_spec(), [s.with_namespaces(""), s.with_hostname("web")])
-    assert [n["type"] for n in spec["linux"]["namespaces"]] == ["pid", "ipc", "mount"]
+    assert [n["type"] for n in spec["linux"]["namespaces"]] == ["ipc", "mount", "pid", "cgroup"]
     assert spec["hostname"] == ""  # runc sets no name: the host's stays
-    host_pid = run(s.with_namespaces("/run/netns/x", host_pid=True))
-    assert [n["type"] for n in host_pid["linux"]["namespaces"]] == [
+    host = run(s.with_namespaces("/run/netns/x", host_pid=True, host_cgroup=True))
+    assert [n["type"] for n in host["linux"]["namespaces"]] == [
         "ipc", "mount", "uts", "network"]  # fmt: skip
 
 

@@ -294,6 +294,11 @@ def test_host_pid_is_pod_wide_with_a_note_when_not_every_container_asks() -> Non
     assert any("pod-wide" in n for n in notes(one))
 
 
+def test_host_cgroup_has_no_equivalent_and_says_so() -> None:
+    exported = export(cell("  containers:\n    - {id: a, image: b, hostCgroup: true}\n"))
+    assert any("hostCgroup" in n and "dropped" in n for n in notes(exported))
+
+
 def test_egress_deny_with_rules() -> None:
     exported = export(
         "apiVersion: v1beta1\nkind: Space\nmetadata:\n  name: s\nspec:\n  network:\n    egress:\n"

@@ -302,11 +302,11 @@ def test_space_network_converts() -> None:
 
 
 def test_unimplemented_field_is_a_warning_naming_it() -> None:
-    result = load_text(cell_yaml("      secrets: [{name: x}]\n      hostCgroup: true\n"), "f")
+    result = load_text(cell_yaml("      secrets: [{name: x}]\n      devices: [/dev/null]\n"), "f")
     assert result.ok
     assert [w.location.field for w in result.warnings] == [
         "spec.containers[0].secrets",
-        "spec.containers[0].hostCgroup",
+        "spec.containers[0].devices",
     ]
     assert all("not implemented yet" in w.message and w.hint for w in result.warnings)
     assert result.warnings[0].location.line == 9

@@ -28,6 +28,9 @@ def test_restricted_refuses_each_rule_by_name() -> None:
     ]
     assert violations(cell(host_network=True), OPEN) == []
     assert violations(cell(host_pid=True), RESTRICTED) == ["container app: hostPID is not allowed"]
+    assert violations(cell(host_cgroup=True), RESTRICTED) == [
+        "container app: hostCgroup is not allowed"
+    ]
     root_bind = cell(volumes=(Volume(target="/host", source="/"),))
     assert violations(root_bind, RESTRICTED) == ["container app: bind mount of / is not allowed"]
     assert violations(root_bind, OPEN) == []
