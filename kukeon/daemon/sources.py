@@ -45,14 +45,18 @@ class Sources:
 
     # -- loading ------------------------------------------------------------------------
     async def load(self) -> None:
-        """At start: last good copies from the store, then the directory as it is now."""
+        """At start: last good copies from the store (what of them still loads), then the
+        directory as it is now."""
         for doc in await self.store.documents(FILE_PREFIX):
-            result = load_text(doc.content, doc.source.removeprefix(FILE_PREFIX))
+            result = load_text(doc.content, doc.source.removeprefix(FILE_PREFIX), salvage=True)
             self.files[doc.source] = Source(
-                doc.source, result.resources, revision=_digest(doc.content)
+                doc.source,
+                result.resources,
+                error="\n".join(str(e) for e in result.errors),
+                revision=_digest(doc.content),
             )
         for doc in await self.store.documents(API):
-            result = load_text(doc.content, f"api:{doc.key}")
+            result = load_text(doc.content, f"api:{doc.key}", salvage=True)
             for res in result.resources:
                 self.api[res.path] = res
         self.claims = {

@@ -8,6 +8,7 @@ from kukeon.manifests.loader import (
     load_file,
     load_paths,
     load_text,
+    load_texts,
     manifest_files,
 )
 from kukeon.manifests.schema import KIND_SCHEMAS, load_schema, schema_dir
@@ -22,6 +23,7 @@ __all__ = [
     "load_paths",
     "load_schema",
     "load_text",
+    "load_texts",
     "manifest_files",
     "schema_dir",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +61,9 @@ class _Collector:
         self.errors.extend(sorted(rep.errors, key=_line))
         self.warnings.extend(sorted(rep.warnings, key=_line))
 
-    def result(self) -> LoadResult:
-        """The final result; the same resource declared twice is an error here."""
+    def result(self, *, salvage: bool = False) -> LoadResult:
+        """The final result; the same resource declared twice is an error here. With
+        ``salvage``, resources that loaded are kept beside the errors of others."""
         first: dict[Any, AnyResource] = {}
         for res in self.resources:
             other = first.setdefault(res.path, res)
@@ -106,9 +107,9 @@ class _Collector:
                             "condition: started",
                         )
                     )  # fmt: skip
-        # All or nothing: an input with any error yields no resources, so no caller can
-        # apply the half of a file that parsed before its broken part.
-        resources = () if self.errors else tuple(first.values())
+        # All or nothing unless salvaging: no caller can apply the half of a file that
+        # parsed before its broken part.
+        resources = () if self.errors and not salvage else tuple(first.values())
         return LoadResult(resources, tuple(self.warnings), tuple(self.errors))
 
 
@@ -204,11 +205,21 @@ def _load_text(text: str, source: str, out: _Collector) -> None:
         )
 
 
-def load_text(text: str, source: str) -> LoadResult:
-    """Load every document of ``text``; ``source`` names it in errors (a path, or "-")."""
+def load_text(text: str, source: str, *, salvage: bool = False) -> LoadResult:
+    """Load every document of ``text``; ``source`` names it in errors (a path, or "-").
+
+    Any error means no resources, unless ``salvage``: restoring a last good copy that a
+    stricter kukeond no longer fully accepts keeps what still loads, so an upgrade
+    prunes nothing."""
+    return load_texts({source: text}, salvage=salvage)
+
+
+def load_texts(texts: Mapping[str, str], *, salvage: bool = False) -> LoadResult:
+    """Load named texts (in name order) as one input, as :func:`load_text` does one."""
     out = _Collector()
-    _load_text(text, source, out)
-    return out.result()
+    for source in sorted(texts):
+        _load_text(texts[source], source, out)
+    return out.result(salvage=salvage)
 
 
 def _load_file(path: Path, out: _Collector) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kukeon.manifests import load_text, manifest_files
-from kukeon.model.errors import Location, ManifestError
+from kukeon.manifests import load_texts, manifest_files
+from kukeon.model.errors import ManifestError
 from kukeon.model.resources import AnyResource
 
 
@@ -42,27 +42,8 @@ def read_checkout(root: Path, path: str) -> dict[str, str]:
 
 
 def load_revision(commit: str, files: dict[str, str]) -> Revision:
-    """Load every file; the same resource declared in two files is an error too."""
-    resources: list[AnyResource] = []
-    warnings: list[ManifestError] = []
-    errors: list[ManifestError] = []
-    first: dict[object, AnyResource] = {}
-    for name in sorted(files):
-        result = load_text(files[name], name)
-        warnings.extend(result.warnings)
-        errors.extend(result.errors)
-        for res in result.resources:
-            other = first.setdefault(res.path, res)
-            if other is not res:
-                file, _, line = res.origin.rpartition(":")
-                errors.append(
-                    ManifestError(
-                        Location(file, int(line) if line.isdigit() else None, "metadata.name"),
-                        f"{res.kind.value} {res.path} is declared twice "
-                        f"(here and at {other.origin})",
-                        hint="remove one of the two declarations, or rename one",
-                    )
-                )
-                continue
-            resources.append(res)
-    return Revision(commit, files, tuple(resources), tuple(warnings), tuple(errors))
+    """Load every file as one input: the same resource declared in two files is an error
+    too. Resources that load are kept beside errors; a sync refuses a revision that is not
+    ok, and restoring a last good one keeps what a stricter kukeond still accepts."""
+    result = load_texts(files, salvage=True)
+    return Revision(commit, files, result.resources, result.warnings, result.errors)

@@ -149,6 +149,7 @@ def test_same_resource_twice_names_both_places() -> None:
     assert err.location.line == 10
     assert "declared twice" in err.message and "f.yaml:1" in err.message
     assert result.resources == ()  # all or nothing
+    assert len(load_text(text, "f.yaml", salvage=True).resources) == 1
 
 
 def test_same_resource_in_two_files_is_an_error(tmp_path: Path) -> None:
